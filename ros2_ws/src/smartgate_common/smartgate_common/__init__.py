@@ -1,0 +1,1 @@
+"""ROS glue shared by the SmartGate nodes: parameters, QoS profiles, conversions, main()."""

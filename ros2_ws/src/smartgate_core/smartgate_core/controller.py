@@ -1,0 +1,141 @@
+"""Route tracking: curvature feed-forward with state feedback for steering, a speed profile, and a
+precision docking stage for stops under a crane.
+
+Steering (kinematic bicycle at the rear axle, in path coordinates): with lateral error e_y and
+heading error e_psi, d(e_y)/ds = e_psi and d(e_psi)/ds = kappa_vehicle - kappa_path. Commanding
+kappa_vehicle = kappa_path - w^2 e_y - 2 zeta w e_psi makes e_y'' + 2 zeta w e_y' + w^2 e_y = 0
+in distance, with w = omega_n / v so the error decays at the same rate in time at any speed. The
+errors are taken at the pose predicted one actuator lag ahead (along the path's curvature).
+
+Speed: the lowest of the route's limits, the lateral-acceleration limit sqrt(a_lat / |kappa|), and a
+braking curve to the stop point (v^2 = 2 a d, lag-compensated); the command's rate of change is
+limited to comfort acceleration. Within `dock_distance_m` of the stop, speed is proportional to the
+remaining distance (a critically damped approach given the speed lag), down to a creep speed, and
+the vehicle holds at zero once within `stop_tolerance_m`.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .route import Route, wrap_angle
+from .vehicle_model import DriveCommand
+from .params import doc
+
+STATE_DRIVING, STATE_DOCKING, STATE_STOPPED, STATE_OFF_ROUTE = 'driving', 'docking', 'stopped', 'off_route'
+
+
+@dataclass(frozen=True)
+class ControllerParams:
+    wheelbase_m: float = doc(9.0, 'rear to front axle [m]')
+    max_steer_rad: float = doc(0.524, 'front-wheel lock [rad]')
+    lateral_omega_radps: float = doc(0.6, 'closed-loop lateral natural frequency in time [rad/s]')
+    lateral_damping: float = doc(0.9, 'closed-loop lateral damping ratio')
+    max_spatial_omega_1pm: float = doc(0.3, 'caps the gains at low speed [1/m]')
+    actuator_lag_s: float = doc(0.2, 'steering lag + delay the errors are predicted over [s]')
+    max_speed_mps: float = doc(8.333, 'top speed on the smart lane, 30 km/h [m/s]')
+    max_lateral_accel_mps2: float = doc(1.0, 'laden container vehicle, comfort [m/s^2]')
+    comfort_accel_mps2: float = doc(0.8, 'command ramp-up [m/s^2]')
+    comfort_decel_mps2: float = doc(1.0, 'braking curve to stops [m/s^2]')
+    speed_lag_s: float = doc(0.35, 'drive lag + delay, for the braking curve [s]')
+    dock_distance_m: float = doc(4.0, 'precision approach starts here [m]')
+    dock_gain_1ps: float = doc(0.5, 'speed per metre remaining while docking [1/s]')
+    creep_speed_mps: float = doc(0.03, 'least docking speed until the stop [m/s]')
+    stop_tolerance_m: float = doc(0.01, 'hold once this close to the stop point [m]')
+    max_cross_track_m: float = doc(1.0, 'cross-track error that triggers a safety stop [m]')
+
+
+@dataclass
+class ControlOutput:
+    command: DriveCommand
+    state: str
+    s_m: float                 # progress along the route [m]
+    remaining_m: float
+    cross_track_m: float       # left positive [m]
+    heading_error_rad: float
+    target_speed_mps: float
+
+
+class RouteTracker:
+    """Holds a route and turns (pose, speed) into drive commands; no ROS, no clocks of its own."""
+
+    def __init__(self, params: ControllerParams):
+        self.params = params
+        self.route = None
+        self._profile = None
+        self._s = 0.0
+        self._last_speed_cmd = 0.0
+        self.state = STATE_STOPPED
+
+    def set_route(self, route: Route, precise_stop: bool = True):
+        """Start following `route` from wherever the vehicle is on it."""
+        p = self.params
+        self.route, self.precise_stop = route, precise_stop
+        curvature_limit = np.sqrt(p.max_lateral_accel_mps2 / np.maximum(np.abs(route.curvature), 1e-6))
+        v = np.minimum.reduce([route.speed_limit_mps, curvature_limit, np.full_like(route.s, p.max_speed_mps)])
+        # backward pass: never faster than can be braked (comfortably) to the next limit
+        ds = np.diff(route.s)
+        for i in range(len(v) - 2, -1, -1):
+            v[i] = min(v[i], math.sqrt(v[i + 1] ** 2 + 2.0 * p.comfort_decel_mps2 * ds[i]))
+        self._profile = v
+        # time to go along the profile (trapezoidal in 1/v, floored so the docking tail stays finite)
+        slowness = 1.0 / np.maximum(v, 0.3)
+        self._time_along = np.concatenate([[0.0], np.cumsum(0.5 * (slowness[1:] + slowness[:-1]) * ds)])
+        self._s = None
+        self.state = STATE_DRIVING
+
+    def eta_s(self, s_m) -> float:
+        """Time to the stop point from arc length s_m, driving the speed profile [s]."""
+        return float(self._time_along[-1] - np.interp(s_m, self.route.s, self._time_along))
+
+    def step(self, x_m, y_m, yaw_rad, speed_mps, dt_s) -> ControlOutput:
+        """One control period: pose of base_link in the map frame, measured speed, period [s]."""
+        p, route = self.params, self.route
+        proj = route.project(x_m, y_m, self._s)
+        self._s = proj.s_m
+        remaining = route.length_m - proj.s_m
+        heading_error = float(wrap_angle(yaw_rad - proj.heading_rad))
+        if abs(proj.lateral_m) > p.max_cross_track_m and self.state != STATE_STOPPED:
+            self.state = STATE_OFF_ROUTE
+        if self.state in (STATE_STOPPED, STATE_OFF_ROUTE):
+            self._last_speed_cmd = 0.0
+            return ControlOutput(DriveCommand(0.0, 0.0, 0.0, self.state == STATE_OFF_ROUTE), self.state,
+                                 proj.s_m, remaining, proj.lateral_m, heading_error, 0.0)
+        steer = self._steer(x_m, y_m, yaw_rad, speed_mps, proj.curvature_1pm)
+        target = self._speed(proj.s_m, remaining, speed_mps, dt_s)
+        return ControlOutput(DriveCommand(target, steer), self.state, proj.s_m, remaining,
+                             proj.lateral_m, heading_error, target)
+
+    def _steer(self, x_m, y_m, yaw_rad, speed_mps, path_curvature):
+        p = self.params
+        # predict the pose one actuator lag ahead along an arc of the path's curvature (the vehicle
+        # is assumed to be following it), then feed back the errors there
+        d = speed_mps * p.actuator_lag_s
+        yaw_p = yaw_rad + d * path_curvature
+        xp = x_m + d * math.cos(yaw_rad + 0.5 * d * path_curvature)
+        yp = y_m + d * math.sin(yaw_rad + 0.5 * d * path_curvature)
+        ahead = self.route.project(xp, yp, self._s)
+        e_y = ahead.lateral_m
+        e_psi = float(wrap_angle(yaw_p - ahead.heading_rad))
+        w = min(p.lateral_omega_radps / max(speed_mps, 0.5), p.max_spatial_omega_1pm)
+        curvature = ahead.curvature_1pm - w * w * e_y - 2.0 * p.lateral_damping * w * math.sin(e_psi)
+        steer = math.atan(p.wheelbase_m * curvature)
+        return max(-p.max_steer_rad, min(p.max_steer_rad, steer))
+
+    def _speed(self, s_m, remaining, speed_mps, dt_s):
+        p = self.params
+        i = min(int(s_m / (self.route.s[-1] / (len(self.route.s) - 1))), len(self._profile) - 1)
+        brake_room = max(remaining - speed_mps * p.speed_lag_s, 0.0)
+        target = min(self._profile[i], math.sqrt(2.0 * p.comfort_decel_mps2 * brake_room))
+        if remaining <= p.dock_distance_m:
+            self.state = STATE_DOCKING
+            floor = p.creep_speed_mps if self.precise_stop else 0.0
+            target = min(target, max(p.dock_gain_1ps * remaining, floor))
+        if remaining <= p.stop_tolerance_m:
+            self.state = STATE_STOPPED
+            target = 0.0
+        target = min(target, self._last_speed_cmd + p.comfort_accel_mps2 * dt_s)
+        self._last_speed_cmd = target
+        return target

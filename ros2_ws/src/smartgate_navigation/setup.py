@@ -1,0 +1,25 @@
+from setuptools import find_packages, setup
+
+package_name = 'smartgate_navigation'
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    packages=find_packages(exclude=['test']),
+    data_files=[
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+    ],
+    install_requires=['setuptools'],
+    zip_safe=True,
+    maintainer='SmartGate engineering',
+    maintainer_email='engineering@smartgate-huunghi.vn',
+    description='Navigation nodes',
+    license='Apache-2.0',
+    entry_points={
+        'console_scripts': [
+            'route_follower = smartgate_navigation.route_follower_node:main',
+            'map_server = smartgate_navigation.map_server_node:main',
+        ],
+    },
+)

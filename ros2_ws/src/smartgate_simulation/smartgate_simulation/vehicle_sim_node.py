@@ -1,0 +1,219 @@
+"""Simulator node: one driverless container vehicle on the lane map, the clock source of the run.
+
+A physics thread steps the core's VehicleSimulator at a fixed rate, paced to `real_time_factor`
+times wall time, and publishes /clock, GNSS (fix and dual-antenna heading), wheel odometry, IMU
+and ground truth stamped with simulated time. Commands arrive on `cmd_drive`; a command that is not finite is dropped and
+counted, and without a valid command for `command_timeout_s` the vehicle brakes to a stop.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
+from geometry_msgs.msg import Vector3
+from nav_msgs.msg import Odometry
+from rclpy.node import Node
+from rosgraph_msgs.msg import Clock
+from sensor_msgs.msg import Imu, NavSatFix, NavSatStatus
+from visualization_msgs.msg import Marker, MarkerArray
+
+from smartgate_common import qos
+from smartgate_common.node_main import run
+from smartgate_common.convert import all_finite, diagnostic, to_time, yaw_to_quaternion
+from smartgate_common.parameters import ConfigError, declare, declare_dataclass
+from smartgate_core.lane_map import MapError, load_map
+from smartgate_core.sensors import GnssParams, ImuParams, OdometryParams
+from smartgate_core.simulation import SimRates, VehicleSimulator
+from smartgate_core.vehicle_model import DriveCommand, VehicleParams, VehicleState
+from smartgate_interfaces.msg import DriveCommand as DriveCommandMsg
+
+ANTENNA_HEIGHT_M = 4.5   # GNSS antenna above the ground (urdf gnss_joint) [m]
+MAX_CATCH_UP_S = 0.02   # wall time the physics loop may run behind schedule before it re-bases [s]
+
+
+class VehicleSimNode(Node):
+    def __init__(self):
+        super().__init__('vehicle_sim')
+        map_file = declare(self, 'map_file', description='lane map GeoJSON (WGS 84)', required_type=str)
+        start_node = declare(self, 'start_node_id', description='route node the vehicle starts on',
+                             required_type=str)
+        self.vehicle_id = declare(self, 'vehicle_id', description='id of the simulated vehicle',
+                                  required_type=str)
+        seed = declare(self, 'seed', 1, 'seed of every random source of the simulation')
+        payload = declare(self, 'payload_kg', 0.0, 'container mass on the vehicle [kg]')
+        self.rtf = declare(self, 'real_time_factor', 1.0, 'simulated seconds per wall second')
+        self.command_timeout_s = declare(self, 'command_timeout_s', 0.5,
+                                         'brake to a stop after this long without a valid command [s, sim]')
+        vehicle = declare_dataclass(self, 'vehicle', VehicleParams)
+        rates = declare_dataclass(self, 'rates', SimRates)
+        gnss = declare_dataclass(self, 'gnss', GnssParams)
+        odom = declare_dataclass(self, 'odometry', OdometryParams)
+        imu = declare_dataclass(self, 'imu', ImuParams)
+        if not 0.05 <= self.rtf <= 20.0:
+            raise ConfigError(f'real_time_factor must be within [0.05, 20], got {self.rtf}')
+        if not 0.0 <= payload <= 80000.0:
+            raise ConfigError(f'payload_kg must be within [0, 80000], got {payload}')
+        try:
+            lane_map = load_map(map_file)
+        except MapError as exc:
+            raise ConfigError(str(exc)) from None
+        node = lane_map.features.get(start_node)
+        if node is None or node.kind != 'route_node':
+            raise ConfigError(f"start_node_id '{start_node}' is not a route_node of {map_file}")
+        self.datum = lane_map.datum
+        heading = self._start_heading(lane_map, start_node)
+        start = VehicleState(node.geometry.x, node.geometry.y, heading)
+        self.sim = VehicleSimulator(vehicle, start, seed, payload, rates, gnss, odom, imu)
+
+        self.pub_clock = self.create_publisher(Clock, '/clock', qos.CLOCK)
+        self.pub_gnss = self.create_publisher(NavSatFix, 'gnss/fix', qos.SENSOR)
+        self.pub_heading = self.create_publisher(Imu, 'gnss/heading', qos.SENSOR)
+        self.pub_odom = self.create_publisher(Odometry, 'odom/wheel', qos.SENSOR)
+        self.pub_imu = self.create_publisher(Imu, 'imu/data', qos.SENSOR)
+        self.pub_truth = self.create_publisher(Odometry, 'ground_truth/odom', qos.SENSOR)
+        self.pub_markers = self.create_publisher(MarkerArray, 'vehicle/markers', qos.STATUS)
+        self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', qos.STATUS)
+        self.create_subscription(DriveCommandMsg, 'cmd_drive', self._on_command, qos.COMMAND)
+
+        self._lock = threading.Lock()
+        self._command = DriveCommand()
+        self._command_time_s = -math.inf
+        self._rejected_commands = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._physics_loop, name='physics', daemon=True)
+        self._thread.start()
+        self.get_logger().info(
+            f"simulating {self.vehicle_id} from '{start_node}' ({start.x_m:.1f}, {start.y_m:.1f}) m, "
+            f'payload {payload:.0f} kg, seed {seed}, real-time factor {self.rtf}')
+
+    @staticmethod
+    def _start_heading(lane_map, node_id):
+        """Heading of the first route edge leaving the start node (vehicles park facing their way out)."""
+        for edge in lane_map.of_kind('route_edge'):
+            if edge.properties['from'] == node_id:
+                (x0, y0), (x1, y1) = edge.geometry.coords[0], edge.geometry.coords[1]
+                return math.atan2(y1 - y0, x1 - x0)
+        raise ConfigError(f"start node '{node_id}' has no route_edge leaving it")
+
+    def _on_command(self, msg):
+        if not all_finite(msg.speed_mps, msg.steering_angle_rad, msg.max_decel_mps2) or msg.speed_mps < 0.0:
+            self._rejected_commands += 1
+            self.get_logger().warning(f'dropped an invalid drive command (speed {msg.speed_mps}, steering '
+                                      f'{msg.steering_angle_rad}, max_decel {msg.max_decel_mps2})',
+                                      throttle_duration_sec=2.0)
+            return
+        with self._lock:
+            self._command = DriveCommand(msg.speed_mps, msg.steering_angle_rad, msg.max_decel_mps2,
+                                         msg.emergency_stop)
+            self._command_time_s = self.sim.t_s
+
+    def _physics_loop(self):
+        dt = self.sim.dt_s
+        wall_start = time.monotonic()
+        while not self._stop.is_set():
+            with self._lock:
+                stale = self.sim.t_s - self._command_time_s > self.command_timeout_s
+                command = DriveCommand() if stale else self._command
+            out = self.sim.step(command)
+            self._publish(out, stale)
+            ahead = wall_start + self.sim.step_count * dt / self.rtf - time.monotonic()
+            if ahead > 0.0:
+                time.sleep(ahead)
+            elif ahead < -MAX_CATCH_UP_S:       # fell behind (CPU busy): slow down, never burst
+                wall_start -= ahead + MAX_CATCH_UP_S
+
+    def _publish(self, out, stale):
+        stamp = to_time(out.t_s)
+        if out.clock_due:
+            self.pub_clock.publish(Clock(clock=stamp))
+        truth = out.truth
+        if out.gnss is not None:
+            lat, lon, h = self.datum.to_geographic(out.gnss.x_m, out.gnss.y_m, ANTENNA_HEIGHT_M)
+            fix = NavSatFix()
+            fix.header.stamp, fix.header.frame_id = stamp, 'gnss_link'
+            fix.status.status, fix.status.service = NavSatStatus.STATUS_GBAS_FIX, NavSatStatus.SERVICE_GPS
+            fix.latitude, fix.longitude, fix.altitude = float(lat), float(lon), float(h)
+            var = out.gnss.sigma_m ** 2
+            fix.position_covariance = [var, 0.0, 0.0, 0.0, var, 0.0, 0.0, 0.0, 4.0 * var]
+            fix.position_covariance_type = NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN
+            self.pub_gnss.publish(fix)
+            # dual-antenna heading as orientation-only Imu (angular_velocity/linear_acceleration unknown: -1)
+            heading = Imu()
+            heading.header.stamp, heading.header.frame_id = stamp, 'gnss_link'
+            heading.orientation = yaw_to_quaternion(out.gnss.heading_rad)
+            heading.orientation_covariance = [1e6, 0.0, 0.0, 0.0, 1e6, 0.0, 0.0, 0.0, out.gnss.heading_sigma_rad ** 2]
+            heading.angular_velocity_covariance[0] = heading.linear_acceleration_covariance[0] = -1.0
+            self.pub_heading.publish(heading)
+        if out.odometry_speed_mps is not None:
+            odom = Odometry()
+            odom.header.stamp, odom.header.frame_id, odom.child_frame_id = stamp, 'odom', 'base_link'
+            odom.twist.twist.linear.x = float(out.odometry_speed_mps)
+            odom.twist.covariance[0] = self.sim.odometry_params.speed_sigma_mps ** 2
+            self.pub_odom.publish(odom)
+        if out.imu is not None:
+            imu = Imu()
+            imu.header.stamp, imu.header.frame_id = stamp, 'imu_link'
+            imu.orientation = yaw_to_quaternion(out.imu.yaw_rad)
+            yaw_var = self.sim.imu_params.yaw_sigma_rad ** 2 + self.sim.imu_params.yaw_bias_sigma_rad ** 2
+            imu.orientation_covariance = [1e-4, 0.0, 0.0, 0.0, 1e-4, 0.0, 0.0, 0.0, yaw_var]
+            imu.angular_velocity = Vector3(x=0.0, y=0.0, z=float(out.imu.yaw_rate_radps))
+            gyro_var = self.sim.imu_params.gyro_noise_sigma_radps ** 2
+            imu.angular_velocity_covariance = [gyro_var, 0.0, 0.0, 0.0, gyro_var, 0.0, 0.0, 0.0, gyro_var]
+            imu.linear_acceleration = Vector3(x=float(out.imu.accel_x_mps2), y=0.0, z=9.80665)
+            self.pub_imu.publish(imu)
+        if out.ground_truth_due:
+            self.pub_truth.publish(self._truth_msg(truth, stamp))
+        every_s = round(self.sim.rates.physics_hz)          # once per simulated second
+        if self.sim.step_count % every_s == 0:
+            self.pub_markers.publish(self._markers(truth, stamp))
+            self._publish_diagnostics(stamp, stale)
+
+    def _truth_msg(self, truth: VehicleState, stamp):
+        msg = Odometry()
+        msg.header.stamp, msg.header.frame_id, msg.child_frame_id = stamp, 'map', 'base_link'
+        msg.pose.pose.position.x, msg.pose.pose.position.y = truth.x_m, truth.y_m
+        msg.pose.pose.orientation = yaw_to_quaternion(truth.yaw_rad)
+        msg.twist.twist.linear.x = truth.speed_mps
+        msg.twist.twist.angular.z = truth.yaw_rate_radps
+        return msg
+
+    def _markers(self, truth: VehicleState, stamp):
+        p = self.sim.vehicle
+        body = Marker(ns=self.vehicle_id, id=0, type=Marker.CUBE, action=Marker.ADD)
+        body.header.stamp, body.header.frame_id = stamp, 'map'
+        centre = p.length_m / 2.0 - p.rear_overhang_m        # ahead of base_link [m]
+        body.pose.position.x = truth.x_m + centre * math.cos(truth.yaw_rad)
+        body.pose.position.y = truth.y_m + centre * math.sin(truth.yaw_rad)
+        body.pose.position.z = 1.0
+        body.pose.orientation = yaw_to_quaternion(truth.yaw_rad)
+        body.scale.x, body.scale.y, body.scale.z = p.length_m, p.width_m, 2.0
+        body.color.r, body.color.g, body.color.b, body.color.a = 0.1, 0.5, 0.9, 0.9
+        label = Marker(ns=self.vehicle_id, id=1, type=Marker.TEXT_VIEW_FACING, action=Marker.ADD,
+                       text=f'{self.vehicle_id} {truth.speed_mps * 3.6:.0f} km/h')
+        label.header = body.header
+        label.pose.position.x, label.pose.position.y, label.pose.position.z = truth.x_m, truth.y_m, 5.0
+        label.scale.z = 2.5
+        label.color.r = label.color.g = label.color.b = label.color.a = 1.0
+        return MarkerArray(markers=[body, label])
+
+    def _publish_diagnostics(self, stamp, stale):
+        level = DiagnosticStatus.WARN if stale and self.sim.t_s > 5.0 else DiagnosticStatus.OK
+        message = 'no valid drive command: braking/holding' if stale else 'following commands'
+        status = diagnostic(f'{self.get_name()}: vehicle', self.vehicle_id, level, message, {
+            'sim_time_s': f'{self.sim.t_s:.2f}', 'speed_mps': f'{self.sim.model.state.speed_mps:.3f}',
+            'rejected_commands': self._rejected_commands, 'real_time_factor': self.rtf})
+        array = DiagnosticArray(status=[status])
+        array.header.stamp = stamp
+        self.pub_diag.publish(array)
+
+    def destroy_node(self):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=2.0)
+        super().destroy_node()
+
+
+def main(args=None):
+    run(VehicleSimNode, args)
