@@ -91,6 +91,13 @@ class RosClient:
     def now_s(self):
         return self.node.get_clock().now().nanoseconds * 1e-9
 
+    def start_heartbeat(self, period_s=0.2):
+        """Publish the fleet manager's heartbeat (on simulated time) until stopped; return the timer."""
+        from std_msgs.msg import Header
+        from smartgate_common import qos
+        pub = self.node.create_publisher(Header, '/fleet/heartbeat', qos.STATUS)
+        return self.node.create_timer(period_s, lambda: pub.publish(Header(stamp=self.node.get_clock().now().to_msg())))
+
     def close(self):
         import rclpy
         self.executor.shutdown()

@@ -23,8 +23,9 @@ def test_localization_publishes_pose_status_and_converts_coordinates(nodes, ros)
     fixes = ros.collect(NavSatFix, '/igv_t/gnss/fix', qos.SENSOR)
     poses = ros.collect(Odometry, '/igv_t/localization/odometry', qos.SENSOR)
     status = ros.collect(LocalizationStatus, '/igv_t/localization/status', qos.STATUS)
-    wait_for(lambda: len(poses) >= 100 and status and status[-1].mode == LocalizationStatus.MODE_RTK_FIXED,
-             40.0, '100 poses and an RTK-fixed status', nodes.group)
+    wait_for(lambda: len(poses) >= 100 and fixes and clock and status
+             and status[-1].mode == LocalizationStatus.MODE_RTK_FIXED,
+             40.0, 'GNSS fixes, the clock, 100 poses and an RTK-fixed status', nodes.group)
 
     # GNSS: WGS 84 near the site, with a known covariance
     fix = fixes[-1]

@@ -10,7 +10,7 @@ from rclpy.action import ActionClient
 
 from smartgate_common import qos
 from smartgate_interfaces.action import FollowRoute
-from smartgate_interfaces.msg import DriveCommand, LocalizationStatus
+from smartgate_interfaces.msg import DriveCommand, LocalizationStatus, VehicleState
 
 from ..conftest import wait_for
 
@@ -25,9 +25,12 @@ def bring_up(nodes, ros, rtf=2.0):
     nodes('route_follower')
     truth = ros.collect(Odometry, '/igv_t/ground_truth/odom', qos.SENSOR)
     status = ros.collect(LocalizationStatus, '/igv_t/localization/status', qos.STATUS)
+    state = ros.collect(VehicleState, '/igv_t/vehicle/state', qos.STATUS)
     client = ActionClient(ros.node, FollowRoute, '/igv_t/follow_route')
-    wait_for(lambda: client.server_is_ready() and truth and status and status[-1].mode == LocalizationStatus.MODE_RTK_FIXED,
-             40.0, 'the action server, ground truth and localization', nodes.group)
+    ros.heartbeat = ros.start_heartbeat()
+    wait_for(lambda: client.server_is_ready() and truth and status and status[-1].mode == LocalizationStatus.MODE_RTK_FIXED
+             and state and not state[-1].safety_reason,
+             40.0, 'the action server, ground truth, localization and a ready route follower', nodes.group)
     return client, truth
 
 

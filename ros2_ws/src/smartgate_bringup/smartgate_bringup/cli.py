@@ -43,6 +43,10 @@ def build_parser():
     demo.add_argument('--json', type=Path, help='also write the summary JSON here')
     check = sub.add_parser('check-map', help='validate a lane map GeoJSON and summarise it')
     check.add_argument('map_file', type=Path)
+    bench = sub.add_parser('bench', help='benchmarks in the fleet-scale simulator (figures as JSON)')
+    bench.add_argument('which', choices=['route'], help='route: fixed-route driving')
+    bench.add_argument('--json', type=Path, help='write the figures here')
+    bench.add_argument('--seeds', type=int, default=6, help='seeded drives per route (default 6)')
     routes = sub.add_parser('routes', help='list the routes of a lane map')
     routes.add_argument('--map', type=Path, default=None, help='default maps/moc_1119_1120.geojson')
     return parser
@@ -53,10 +57,19 @@ def main(argv=None):
     # SIGTERM (CI, systemd) unwinds like Ctrl-C, so the node processes are stopped too.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        return {'demo': _demo, 'check-map': _check_map, 'routes': _routes}[args.command](args)
+        return {'demo': _demo, 'check-map': _check_map, 'routes': _routes, 'bench': _bench}[args.command](args)
     except KeyboardInterrupt:
         print('interrupted: stack stopped', file=sys.stderr)
         return EXIT_INTERRUPTED
+
+
+def _bench(args):
+    if args.seeds < 1:
+        print('error: --seeds must be at least 1', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from .bench_route import main as bench_route
+    bench_route(repo_root(), args.json, args.seeds, say=lambda s: print(s, flush=True))
+    return EXIT_OK
 
 
 def _check_map(args):

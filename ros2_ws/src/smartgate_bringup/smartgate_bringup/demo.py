@@ -22,12 +22,13 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rclpy.signals import SignalHandlerOptions
+from std_msgs.msg import Header
 
 from smartgate_common import qos
 from smartgate_common.convert import quaternion_to_yaw, to_seconds
 from smartgate_core.plot import trajectory_figure
 from smartgate_interfaces.action import FollowRoute
-from smartgate_interfaces.msg import LocalizationStatus
+from smartgate_interfaces.msg import LocalizationStatus, VehicleState
 
 from .processes import NodeDied, ProcessGroup
 from .recorder import McapRecorder
@@ -61,12 +62,19 @@ class Supervisor(Node):
         ns = f'/{cfg.vehicle_id}'
         self.truth, self.estimate = Track(), Track()
         self.loc_status = None
+        self.vehicle_state = None
         self.feedback = None
         self.create_subscription(Odometry, f'{ns}/ground_truth/odom', self.truth.add, qos.SENSOR)
         self.create_subscription(Odometry, f'{ns}/localization/odometry', self.estimate.add, qos.SENSOR)
         self.create_subscription(LocalizationStatus, f'{ns}/localization/status',
                                  lambda m: setattr(self, 'loc_status', m), qos.STATUS)
+        self.create_subscription(VehicleState, f'{ns}/vehicle/state',
+                                 lambda m: setattr(self, 'vehicle_state', m), qos.STATUS)
         self.client = ActionClient(self, FollowRoute, f'{ns}/follow_route')
+        # Stand-in for the fleet manager (not built yet): its heartbeat, without which vehicles stop.
+        heartbeat = self.create_publisher(Header, '/fleet/heartbeat', qos.STATUS)
+        self.create_timer(0.2, lambda: heartbeat.publish(Header(stamp=self.get_clock().now().to_msg(),
+                                                                 frame_id='demo_supervisor')))
         topics = {
             '/clock': 'rosgraph_msgs/msg/Clock', '/map/markers': 'visualization_msgs/msg/MarkerArray',
             '/diagnostics': 'diagnostic_msgs/msg/DiagnosticArray',
@@ -119,6 +127,8 @@ def run_demo(cfg: DemoConfig, lane_map, out_dir: Path, say=print) -> dict:
             _wait(lambda: sup.loc_status is not None and sup.loc_status.mode not in (
                 LocalizationStatus.MODE_INITIALIZING, LocalizationStatus.MODE_LOST),
                 cfg.startup_timeout_s, procs, 'localization to initialize')
+            _wait(lambda: sup.vehicle_state is not None and not sup.vehicle_state.safety_reason,
+                  cfg.startup_timeout_s, procs, 'the route follower to have a fresh pose and heartbeat')
             say(f'stack up in {time.monotonic() - wall0:.1f} s; localization mode {sup.loc_status.mode}, '
                 f'protection level {sup.loc_status.protection_level_m:.3f} m')
             for i, leg in enumerate(cfg.legs):

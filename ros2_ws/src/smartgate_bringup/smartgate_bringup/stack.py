@@ -164,8 +164,10 @@ def node_argv(spec: NodeSpec, cfg: DemoConfig):
             '--params-file', str(cfg.param_files[spec.name]), '-p', f'map_file:={cfg.map_file}']
     if spec.namespaced:
         argv += ['-r', f'__ns:=/{cfg.vehicle_id}', '-p', f'vehicle_id:={cfg.vehicle_id}']
+    v = cfg.vehicle
+    if spec.name in ('vehicle_sim', 'route_follower'):
+        argv += ['-p', f"payload_kg:={float(v['payload_kg'])}"]
     if spec.name == 'vehicle_sim':
-        v = cfg.vehicle
         argv += ['-p', f"start_node_id:={v['start_node_id']}", '-p', f"seed:={v['seed']}",
-                 '-p', f"payload_kg:={float(v['payload_kg'])}", '-p', f'real_time_factor:={cfg.real_time_factor}']
+                 '-p', f'real_time_factor:={cfg.real_time_factor}']
     return argv

@@ -7,9 +7,10 @@ kappa_vehicle = kappa_path - w^2 e_y - 2 zeta w e_psi makes e_y'' + 2 zeta w e_y
 in distance, with w = omega_n / v so the error decays at the same rate in time at any speed. The
 errors are taken at the pose predicted one actuator lag ahead (along the path's curvature).
 
-Speed: the lowest of the route's limits, the lateral-acceleration limit sqrt(a_lat / |kappa|), and a
-braking curve to the stop point (v^2 = 2 a d, lag-compensated); the command's rate of change is
-limited to comfort acceleration. Within `dock_distance_m` of the stop, speed is proportional to the
+Speed: the lowest of the route's limits, the lateral-acceleration limit sqrt(a_lat / |kappa|) (a_lat
+shrinks with the payload: a laden container rides high), a braking curve to the stop point
+(v^2 = 2 a d, lag-compensated) and the safety monitor's cap; speeding up is limited to comfort
+acceleration and jerk, slowing down is not limited here. Within `dock_distance_m` of the stop, speed is proportional to the
 remaining distance (a critically damped approach given the speed lag), down to a creep speed, and
 the vehicle holds at zero once within `stop_tolerance_m`.
 """
@@ -23,8 +24,11 @@ import numpy as np
 from .route import Route, wrap_angle
 from .vehicle_model import DriveCommand
 from .params import doc
+from .safety import SafetyDecision
 
 STATE_DRIVING, STATE_DOCKING, STATE_STOPPED, STATE_OFF_ROUTE = 'driving', 'docking', 'stopped', 'off_route'
+STATE_SAFETY_STOP = 'safety_stop'
+NO_OVERRIDE = SafetyDecision()
 
 
 @dataclass(frozen=True)
@@ -36,8 +40,11 @@ class ControllerParams:
     max_spatial_omega_1pm: float = doc(0.3, 'caps the gains at low speed [1/m]')
     actuator_lag_s: float = doc(0.2, 'steering lag + delay the errors are predicted over [s]')
     max_speed_mps: float = doc(8.333, 'top speed on the smart lane, 30 km/h [m/s]')
-    max_lateral_accel_mps2: float = doc(1.0, 'laden container vehicle, comfort [m/s^2]')
+    max_lateral_accel_mps2: float = doc(1.0, 'lateral acceleration limit unladen [m/s^2]')
+    laden_lateral_accel_mps2: float = doc(0.7, 'lateral acceleration limit at full payload [m/s^2]')
+    full_payload_kg: float = doc(60000.0, 'payload of laden_lateral_accel_mps2 [kg]')
     comfort_accel_mps2: float = doc(0.8, 'command ramp-up [m/s^2]')
+    comfort_jerk_mps3: float = doc(0.6, 'rate of change of the ramp-up acceleration [m/s^3]')
     comfort_decel_mps2: float = doc(1.0, 'braking curve to stops [m/s^2]')
     speed_lag_s: float = doc(0.35, 'drive lag + delay, for the braking curve [s]')
     dock_distance_m: float = doc(4.0, 'precision approach starts here [m]')
@@ -67,21 +74,33 @@ class RouteTracker:
         self._profile = None
         self._s = 0.0
         self._last_speed_cmd = 0.0
+        self._last_accel_cmd = 0.0
         self.state = STATE_STOPPED
 
-    def set_route(self, route: Route, precise_stop: bool = True):
+    def lateral_accel_limit(self, payload_kg):
+        """Lateral acceleration allowed with this payload, interpolated empty -> full [m/s^2]."""
+        p = self.params
+        share = min(max(payload_kg / p.full_payload_kg, 0.0), 1.0)
+        return p.max_lateral_accel_mps2 + share * (p.laden_lateral_accel_mps2 - p.max_lateral_accel_mps2)
+
+    def set_route(self, route: Route, precise_stop: bool = True, payload_kg: float = 0.0):
         """Start following `route` from wherever the vehicle is on it."""
         p = self.params
         self.route, self.precise_stop = route, precise_stop
-        curvature_limit = np.sqrt(p.max_lateral_accel_mps2 / np.maximum(np.abs(route.curvature), 1e-6))
+        a_lat = self.lateral_accel_limit(payload_kg)
+        curvature_limit = np.sqrt(a_lat / np.maximum(np.abs(route.curvature), 1e-6))
         v = np.minimum.reduce([route.speed_limit_mps, curvature_limit, np.full_like(route.s, p.max_speed_mps)])
         # backward pass: never faster than can be braked (comfortably) to the next limit
         ds = np.diff(route.s)
         for i in range(len(v) - 2, -1, -1):
             v[i] = min(v[i], math.sqrt(v[i + 1] ** 2 + 2.0 * p.comfort_decel_mps2 * ds[i]))
         self._profile = v
-        # time to go along the profile (trapezoidal in 1/v, floored so the docking tail stays finite)
-        slowness = 1.0 / np.maximum(v, 0.3)
+        # time to go along the profile, with the docking law of _speed() over the last metres
+        remaining = route.length_m - route.s
+        floor = p.creep_speed_mps if precise_stop else 0.05
+        docking = np.maximum(p.dock_gain_1ps * remaining, floor)
+        v_eta = np.where(remaining <= p.dock_distance_m, np.minimum(v, docking), v)
+        slowness = 1.0 / np.maximum(v_eta, floor)
         self._time_along = np.concatenate([[0.0], np.cumsum(0.5 * (slowness[1:] + slowness[:-1]) * ds)])
         self._s = None
         self.state = STATE_DRIVING
@@ -90,8 +109,9 @@ class RouteTracker:
         """Time to the stop point from arc length s_m, driving the speed profile [s]."""
         return float(self._time_along[-1] - np.interp(s_m, self.route.s, self._time_along))
 
-    def step(self, x_m, y_m, yaw_rad, speed_mps, dt_s) -> ControlOutput:
-        """One control period: pose of base_link in the map frame, measured speed, period [s]."""
+    def step(self, x_m, y_m, yaw_rad, speed_mps, dt_s, safety: SafetyDecision = NO_OVERRIDE) -> ControlOutput:
+        """One control period: pose of base_link in the map frame, measured speed, period [s], and
+        the safety monitor's decision (an emergency latches the safety_stop state)."""
         p, route = self.params, self.route
         proj = route.project(x_m, y_m, self._s)
         self._s = proj.s_m
@@ -99,12 +119,16 @@ class RouteTracker:
         heading_error = float(wrap_angle(yaw_rad - proj.heading_rad))
         if abs(proj.lateral_m) > p.max_cross_track_m and self.state != STATE_STOPPED:
             self.state = STATE_OFF_ROUTE
-        if self.state in (STATE_STOPPED, STATE_OFF_ROUTE):
-            self._last_speed_cmd = 0.0
-            return ControlOutput(DriveCommand(0.0, 0.0, 0.0, self.state == STATE_OFF_ROUTE), self.state,
+        if safety.emergency and self.state != STATE_STOPPED:
+            self.state = STATE_SAFETY_STOP
+        if self.state in (STATE_STOPPED, STATE_OFF_ROUTE, STATE_SAFETY_STOP):
+            self._last_speed_cmd = self._last_accel_cmd = 0.0
+            steer = self._steer(x_m, y_m, yaw_rad, speed_mps, proj.curvature_1pm) \
+                if self.state == STATE_SAFETY_STOP else 0.0      # keep to the lane while braking
+            return ControlOutput(DriveCommand(0.0, steer, 0.0, self.state != STATE_STOPPED), self.state,
                                  proj.s_m, remaining, proj.lateral_m, heading_error, 0.0)
         steer = self._steer(x_m, y_m, yaw_rad, speed_mps, proj.curvature_1pm)
-        target = self._speed(proj.s_m, remaining, speed_mps, dt_s)
+        target = self._speed(proj.s_m, remaining, speed_mps, dt_s, safety.speed_cap_mps)
         return ControlOutput(DriveCommand(target, steer), self.state, proj.s_m, remaining,
                              proj.lateral_m, heading_error, target)
 
@@ -124,11 +148,15 @@ class RouteTracker:
         steer = math.atan(p.wheelbase_m * curvature)
         return max(-p.max_steer_rad, min(p.max_steer_rad, steer))
 
-    def _speed(self, s_m, remaining, speed_mps, dt_s):
+    def _speed(self, s_m, remaining, speed_mps, dt_s, cap_mps):
         p = self.params
-        i = min(int(s_m / (self.route.s[-1] / (len(self.route.s) - 1))), len(self._profile) - 1)
+        step = self.route.s[-1] / (len(self.route.s) - 1)
+        i = min(int(s_m / step), len(self._profile) - 1)
+        # the vehicle answers a command about speed_lag_s late: honour limits that close in meanwhile
+        ahead = i + 1 + int(3.0 * speed_mps * p.speed_lag_s / step)
         brake_room = max(remaining - speed_mps * p.speed_lag_s, 0.0)
-        target = min(self._profile[i], math.sqrt(2.0 * p.comfort_decel_mps2 * brake_room))
+        target = min(float(self._profile[i:ahead].min()), math.sqrt(2.0 * p.comfort_decel_mps2 * brake_room),
+                     cap_mps)
         if remaining <= p.dock_distance_m:
             self.state = STATE_DOCKING
             floor = p.creep_speed_mps if self.precise_stop else 0.0
@@ -136,6 +164,28 @@ class RouteTracker:
         if remaining <= p.stop_tolerance_m:
             self.state = STATE_STOPPED
             target = 0.0
-        target = min(target, self._last_speed_cmd + p.comfort_accel_mps2 * dt_s)
+        accel = (target - self._last_speed_cmd) / dt_s
+        if accel > 0.0:                      # ramp up within comfort acceleration and jerk
+            accel = min(accel, p.comfort_accel_mps2, self._last_accel_cmd + p.comfort_jerk_mps3 * dt_s)
+            target = self._last_speed_cmd + accel * dt_s
+        self._last_accel_cmd = max(accel, 0.0)
         self._last_speed_cmd = target
         return target
+
+
+class PurePursuitTracker(RouteTracker):
+    """Baseline for benchmarks: textbook pure pursuit (fixed lookahead, no regulation, no feed-forward).
+
+    Steers the rear axle onto the arc through the path point `lookahead_m` ahead:
+    delta = atan(2 L sin(alpha) / lookahead). Speed handling is RouteTracker's, so a comparison
+    measures the steering law alone.
+    """
+
+    lookahead_m = 10.0
+
+    def _steer(self, x_m, y_m, yaw_rad, speed_mps, path_curvature):
+        p = self.params
+        gx, gy, _, _, _ = self.route.sample(self._s + self.lookahead_m)
+        alpha = math.atan2(gy - y_m, gx - x_m) - yaw_rad
+        steer = math.atan2(2.0 * p.wheelbase_m * math.sin(alpha), self.lookahead_m)
+        return max(-p.max_steer_rad, min(p.max_steer_rad, steer))

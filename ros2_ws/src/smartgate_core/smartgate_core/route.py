@@ -19,7 +19,7 @@ class PathError(ValueError):
 
 
 def wrap_angle(a):
-    """Wrap an angle [rad] to (-pi, pi]."""
+    """Wrap an angle [rad] to [-pi, pi)."""
     return (np.asarray(a) + np.pi) % (2.0 * np.pi) - np.pi
 
 

@@ -102,3 +102,32 @@ class ImuModel:
             truth.yaw_rate_radps + self.gyro_bias + float(self.rng.normal(0.0, p.gyro_noise_sigma_radps)),
             math.remainder(truth.yaw_rad + self.yaw_bias + float(self.rng.normal(0.0, p.yaw_sigma_rad)), 2 * math.pi),
             truth.accel_mps2 + float(self.rng.normal(0.0, 0.02)))
+
+
+@dataclass(frozen=True)
+class RangeParams:
+    mount_x_m: float = doc(12.0, 'front bumper ahead of base_link, where the sensor looks from [m]')
+    max_range_m: float = doc(80.0, 'farthest detection [m]')
+    corridor_half_width_m: float = doc(2.0, 'half width of the swept corridor watched ahead [m]')
+    noise_sigma_m: float = doc(0.05, 'range noise [m]')
+
+
+class RangeSensorModel:
+    """Forward range sensor (radar/lidar summary): distance to the nearest obstacle in the corridor
+    straight ahead of the front bumper; obstacles are discs (x, y, radius) in the map frame."""
+
+    def __init__(self, params: RangeParams, rng: np.random.Generator):
+        self.params, self.rng = params, rng
+
+    def measure(self, truth: VehicleState, obstacles) -> float:
+        p = self.params
+        c, s = math.cos(truth.yaw_rad), math.sin(truth.yaw_rad)
+        nearest = math.inf
+        for ox, oy, radius in obstacles:
+            dx, dy = ox - truth.x_m, oy - truth.y_m
+            ahead, lateral = c * dx + s * dy - p.mount_x_m, -s * dx + c * dy
+            if abs(lateral) <= p.corridor_half_width_m + radius and ahead + radius > 0.0:
+                nearest = min(nearest, max(ahead - radius, 0.0))
+        if nearest > p.max_range_m:
+            return math.inf
+        return max(0.0, nearest + float(self.rng.normal(0.0, p.noise_sigma_m)))

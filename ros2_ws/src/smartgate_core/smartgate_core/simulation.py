@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .sensors import GnssModel, GnssParams, ImuModel, ImuParams, OdometryModel, OdometryParams
+from .sensors import (GnssModel, GnssParams, ImuModel, ImuParams, OdometryModel, OdometryParams, RangeParams,
+                      RangeSensorModel)
 from .vehicle_model import DriveCommand, VehicleModel, VehicleParams, VehicleState
 from .params import doc
 
@@ -22,6 +23,7 @@ class SimRates:
     odometry_hz: float = doc(50.0, 'wheel odometry rate [Hz]')
     imu_hz: float = doc(50.0, 'IMU rate [Hz]')
     ground_truth_hz: float = doc(50.0, 'ground-truth pose rate [Hz]')
+    range_hz: float = doc(20.0, 'forward range sensor rate [Hz]')
 
 
 @dataclass
@@ -33,6 +35,7 @@ class SimOutputs:
     gnss: object = None
     odometry_speed_mps: object = None
     imu: object = None
+    range_m: object = None            # forward range to the nearest obstacle (inf: none seen) [m]
     ground_truth_due: bool = False
     clock_due: bool = False
 
@@ -47,15 +50,18 @@ class VehicleSimulator:
     gnss_params: GnssParams = field(default_factory=GnssParams)
     odometry_params: OdometryParams = field(default_factory=OdometryParams)
     imu_params: ImuParams = field(default_factory=ImuParams)
+    range_params: RangeParams = field(default_factory=RangeParams)
+    obstacles: list = field(default_factory=list)     # discs (x, y, radius) in the map frame [m]
 
     def __post_init__(self):
         # one independent stream per sensor, all from the one seed
-        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(3)]
+        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(4)]
         self.dt_s = 1.0 / self.rates.physics_hz
         self.model = VehicleModel(self.vehicle, self.start, self.payload_kg, self.dt_s)
         self.gnss = GnssModel(self.gnss_params, streams[0])
         self.odometry = OdometryModel(self.odometry_params, streams[1])
         self.imu = ImuModel(self.imu_params, streams[2])
+        self.range = RangeSensorModel(self.range_params, streams[3])
         self.step_count = 0
 
     @property
@@ -77,6 +83,8 @@ class VehicleSimulator:
             out.odometry_speed_mps = self.odometry.measure(truth)
         if self._due(self.rates.imu_hz):
             out.imu = self.imu.measure(truth)
+        if self._due(self.rates.range_hz):
+            out.range_m = self.range.measure(truth, self.obstacles)
         out.ground_truth_due = self._due(self.rates.ground_truth_hz)
         out.clock_due = self._due(self.rates.clock_hz)
         return out

@@ -39,6 +39,8 @@ class LocalizationNode(Node):
         map_file = declare(self, 'map_file', description='lane map GeoJSON whose datum defines the map frame',
                            required_type=str)
         rate = declare(self, 'publish_rate_hz', 50.0, 'rate of localization/odometry [Hz, sim time]')
+        self.status_every = declare(self, 'status_every_n', 5,
+                                    'publish localization/status with every n-th pose (10 Hz at 50 Hz)')
         self.gnss_timeout_s = declare(self, 'gnss_timeout_s', 1.0,
                                       'without a usable fix for this long the mode is dead reckoning [s]')
         self.lost_position_std_m = declare(self, 'lost_position_std_m', 0.5,
@@ -61,6 +63,7 @@ class LocalizationNode(Node):
         self._fix_mode = LocalizationStatus.MODE_INITIALIZING
         self._rejected = {'gnss': 0, 'gnss_heading': 0, 'odometry': 0, 'imu': 0}
         self._last_status = None
+        self._published = 0
 
         self.pub_odom = self.create_publisher(Odometry, 'localization/odometry', qos.SENSOR)
         self.pub_status = self.create_publisher(LocalizationStatus, 'localization/status', qos.STATUS)
@@ -113,7 +116,7 @@ class LocalizationNode(Node):
         with self._lock:
             if self.estimator.initialized:
                 self.estimator.predict(t, self._speed, self._yaw_rate)
-                if not self.estimator.update_heading(quaternion_to_yaw(q), var):
+                if not self.estimator.update_heading(quaternion_to_yaw(q), var, t):
                     self.get_logger().warning(self.estimator.last_rejection, throttle_duration_sec=2.0)
 
     def _on_odometry(self, msg):
@@ -147,7 +150,7 @@ class LocalizationNode(Node):
                                        f'yaw {math.degrees(byaw):.1f} deg')
             else:
                 self.estimator.predict(t, self._speed, self._yaw_rate)
-                if not self.estimator.update_gnss((float(x), float(y)), cov):
+                if not self.estimator.update_gnss((float(x), float(y)), cov, t):
                     self.get_logger().warning(self.estimator.last_rejection, throttle_duration_sec=2.0)
                     return
             self._last_fix_s, self._fix_mode = t, mode
@@ -190,7 +193,9 @@ class LocalizationNode(Node):
         odom.pose.covariance = cov
         odom.twist.twist.linear.x, odom.twist.twist.angular.z = speed, yaw_rate
         self.pub_odom.publish(odom)
-
+        self._published += 1
+        if self._published % max(1, self.status_every):
+            return
         position_std = math.sqrt(max(P[0, 0] + P[1, 1], 0.0))
         sigma_major = math.sqrt(max(np.linalg.eigvalsh(P[:2, :2]).max(), 0.0))
         status = LocalizationStatus(mode=self._mode(now_s, position_std),

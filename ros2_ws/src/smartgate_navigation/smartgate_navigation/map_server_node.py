@@ -19,8 +19,9 @@ COLORS = {  # kind -> (r, g, b, a)
     'lane': (0.55, 0.55, 0.55, 0.35), 'driverless_lane': (0.1, 0.8, 0.3, 0.5), 'yard': (0.9, 0.7, 0.2, 1.0),
     'crane_bay': (0.9, 0.4, 0.1, 1.0), 'customs_checkpoint': (0.3, 0.4, 1.0, 1.0),
     'border_line': (1.0, 0.1, 0.1, 1.0), 'speed_zone': (0.8, 0.8, 0.2, 0.6), 'route_edge': (0.1, 0.9, 1.0, 0.9),
-    'route_node': (1.0, 1.0, 1.0, 1.0), 'handover_point': (1.0, 0.1, 0.8, 1.0),
+    'route_node': (1.0, 1.0, 1.0, 1.0), 'handover_point': (1.0, 0.1, 0.8, 1.0), 'stop_line': (1.0, 1.0, 1.0, 1.0),
 }
+OTHER = (0.7, 0.7, 0.7, 1.0)
 
 
 class MapServerNode(Node):
@@ -42,7 +43,7 @@ class MapServerNode(Node):
         m.header.stamp = self.get_clock().now().to_msg()
         m.pose.orientation.w = 1.0
         m.scale.x = m.scale.y = m.scale.z = width
-        r, g, b, a = COLORS[color_key]
+        r, g, b, a = COLORS.get(color_key, OTHER)
         m.color = ColorRGBA(r=r, g=g, b=b, a=a)
         return m
 

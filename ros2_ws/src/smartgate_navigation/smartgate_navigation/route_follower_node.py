@@ -5,6 +5,11 @@ Drives the vehicle along a route of the lane map (by id) or an explicit path, at
 checked, so a bad goal ends at once with an error code and a message in its result (the vehicle
 does not move). A new goal preempts the running one. Without a fresh pose, or when localization
 reports LOST, the vehicle is stopped and the goal aborted. Between goals the vehicle is held.
+
+Safety (core SafetyMonitor, every control period): e-stop (`estop`, `/fleet/estop`), loss of the
+fleet manager's heartbeat (`/fleet/heartbeat`), an obstacle on the forward range sensor
+(`range/front`) and zone speed limits (`/fleet/zone_speed_limits`) cap the speed or brake hard;
+a hard stop ends the goal with SAFETY_STOP and keeps braking until the vehicle stands.
 """
 from __future__ import annotations
 
@@ -12,21 +17,27 @@ import math
 import threading
 from dataclasses import dataclass
 
+import shapely
+
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Odometry
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.node import Node
 from rclpy.task import Future
+from sensor_msgs.msg import Range
+from std_msgs.msg import Bool, Header
 
 from smartgate_common import qos
 from smartgate_common.convert import all_finite, quaternion_to_yaw, to_duration, to_seconds, yaw_to_quaternion
 from smartgate_common.node_main import run
 from smartgate_common.parameters import ConfigError, declare, declare_dataclass
-from smartgate_core.controller import STATE_DOCKING, STATE_OFF_ROUTE, STATE_STOPPED, ControllerParams, RouteTracker
+from smartgate_core.controller import (STATE_DOCKING, STATE_OFF_ROUTE, STATE_SAFETY_STOP, STATE_STOPPED,
+                                       ControllerParams, RouteTracker)
 from smartgate_core.lane_map import MapError, UnknownRouteError, load_map
 from smartgate_core.route import PathError, Route
+from smartgate_core.safety import SafetyDecision, SafetyInputs, SafetyMonitor, SafetyParams
 from smartgate_interfaces.action import FollowRoute
-from smartgate_interfaces.msg import DriveCommand, LocalizationStatus, RouteProgress, VehicleState
+from smartgate_interfaces.msg import DriveCommand, LocalizationStatus, RouteProgress, VehicleState, ZoneSpeedLimit
 from smartgate_interfaces.msg import Route as RouteMsg
 from smartgate_interfaces.srv import GetRoute
 
@@ -67,7 +78,12 @@ class RouteFollowerNode(Node):
         self.goal_timeout_s = declare(self, 'goal_timeout_s', 1800.0, 'abort a goal running longer [s, sim]')
         self.stop_decel_mps2 = declare(self, 'controlled_stop_decel_mps2', 1.5,
                                        'deceleration of a controlled stop (cancel, lost pose) [m/s^2]')
+        self.require_heartbeat = declare(self, 'require_fleet_heartbeat', True,
+                                         'drive only while the fleet manager heartbeat is fresh')
+        self.payload_kg = declare(self, 'payload_kg', 0.0, 'payload on board, for the lateral-acceleration limit [kg]')
+        self.state_every = declare(self, 'state_every_n', 4, 'publish vehicle/state every n-th control period')
         self.params = declare_dataclass(self, 'controller', ControllerParams)
+        self.monitor = SafetyMonitor(declare_dataclass(self, 'safety', SafetyParams))
         if not 1.0 <= rate <= 200.0:
             raise ConfigError(f'control_rate_hz must be within [1, 200], got {rate}')
         self.dt_s = 1.0 / rate
@@ -80,14 +96,25 @@ class RouteFollowerNode(Node):
         self._pose = None              # (t_s, x, y, yaw, speed)
         self._loc_status = None
         self._active: ActiveGoal | None = None
-        self._safety_reason = ''
+        self._decision = SafetyDecision()
+        self._heartbeat_s = -math.inf
+        self._estop = {'vehicle': False, 'fleet': False}
+        self._range = (math.inf, 0.0, -math.inf)      # (range [m], closing speed [m/s], stamp [s])
+        self._zone_limits = {}                        # zone id -> imposed limit [m/s]
+        self._zones = {z.id: z.geometry for z in self.lane_map.of_kind('speed_zone')}
+        self._ticks = 0
 
         self.pub_cmd = self.create_publisher(DriveCommand, 'cmd_drive', qos.COMMAND)
         self.pub_progress = self.create_publisher(RouteProgress, 'route/progress', qos.STATUS)
         self.pub_route = self.create_publisher(RouteMsg, 'route/active', qos.LATCHED)
         self.pub_state = self.create_publisher(VehicleState, 'vehicle/state', qos.STATUS)
-        self.create_subscription(Odometry, 'localization/odometry', self._on_pose, qos.SENSOR)
-        self.create_subscription(LocalizationStatus, 'localization/status', self._on_status, qos.STATUS)
+        self.create_subscription(Odometry, 'localization/odometry', self._on_pose, qos.LATEST)
+        self.create_subscription(LocalizationStatus, 'localization/status', self._on_status, qos.LATEST)
+        self.create_subscription(Range, 'range/front', self._on_range, qos.LATEST)
+        self.create_subscription(Header, '/fleet/heartbeat', self._on_heartbeat, qos.STATUS)
+        self.create_subscription(Bool, 'estop', lambda m: self._on_estop('vehicle', m), qos.LATCHED)
+        self.create_subscription(Bool, '/fleet/estop', lambda m: self._on_estop('fleet', m), qos.LATCHED)
+        self.create_subscription(ZoneSpeedLimit, '/fleet/zone_speed_limits', self._on_zone_limit, qos.LATCHED)
         self.create_service(GetRoute, 'get_route', self._get_route)
         self.create_timer(self.dt_s, self._control)
         self._action = ActionServer(
@@ -109,6 +136,57 @@ class RouteFollowerNode(Node):
     def _on_status(self, msg):
         with self._lock:
             self._loc_status = msg
+
+    def _on_range(self, msg):
+        r = msg.range if math.isfinite(msg.range) or msg.range == math.inf else math.nan
+        if math.isnan(r) or r < 0.0:
+            self.get_logger().warning(f'ignored range reading {msg.range}', throttle_duration_sec=2.0)
+            return
+        t = to_seconds(msg.header.stamp)
+        with self._lock:
+            last_r, _, last_t = self._range
+            closing = (last_r - r) / (t - last_t) if math.isfinite(r) and math.isfinite(last_r) and t > last_t else 0.0
+            self._range = (r, max(closing, 0.0), t)
+
+    def _on_heartbeat(self, _msg):
+        with self._lock:
+            self._heartbeat_s = self._now_s()
+
+    def _on_estop(self, source, msg):
+        with self._lock:
+            self._estop[source] = bool(msg.data)
+        (self.get_logger().error if msg.data else self.get_logger().info)(
+            f'{source} e-stop {"ENGAGED" if msg.data else "released"}')
+
+    def _on_zone_limit(self, msg):
+        if msg.zone_id not in self._zones:
+            self.get_logger().warning(f"ignored a speed limit for unknown zone '{msg.zone_id}'")
+            return
+        if not msg.clear and not (math.isfinite(msg.max_speed_mps) and msg.max_speed_mps >= 0.0):
+            self.get_logger().warning(f"ignored speed limit {msg.max_speed_mps} for zone '{msg.zone_id}'")
+            return
+        with self._lock:
+            if msg.clear:
+                self._zone_limits.pop(msg.zone_id, None)
+            else:
+                self._zone_limits[msg.zone_id] = msg.max_speed_mps
+        self.get_logger().info(f"zone '{msg.zone_id}': " + ('limit lifted' if msg.clear else
+                                                          f'limited to {msg.max_speed_mps * 3.6:.1f} km/h'))
+
+    def _safety(self, now_s, pose) -> SafetyDecision:
+        """The safety monitor's decision from the newest inputs (call with the lock held)."""
+        speed = pose[4] if pose is not None else 0.0
+        zone_limit = math.inf
+        if pose is not None:
+            for zone_id, limit in self._zone_limits.items():
+                if limit < zone_limit and shapely.contains_xy(self._zones[zone_id], pose[1], pose[2]):
+                    zone_limit = limit
+        range_m, closing, range_t = self._range
+        if now_s - range_t > 1.0:                     # a silent sensor sees nothing: say so, do not guess
+            range_m, closing = math.inf, 0.0
+        heartbeat_age = now_s - self._heartbeat_s if self.require_heartbeat else 0.0
+        return self.monitor.assess(SafetyInputs(speed, heartbeat_age, any(self._estop.values()),
+                                                range_m, closing, math.inf, zone_limit))
 
     def _now_s(self):
         return self.get_clock().now().nanoseconds * 1e-9
@@ -133,11 +211,13 @@ class RouteFollowerNode(Node):
         with self._lock:
             active, pose = self._active, self._pose
             problem = self._pose_problem(now_s)
-            cmd = DriveCommand(speed_mps=0.0, steering_angle_rad=0.0, max_decel_mps2=self.stop_decel_mps2)
-            mode = VehicleState.MODE_IDLE
+            decision = self._decision = self._safety(now_s, pose)
+            # held between goals; braking hard while a safety stop is on or was on and we still move
+            cmd = DriveCommand(speed_mps=0.0, steering_angle_rad=0.0, max_decel_mps2=self.stop_decel_mps2,
+                               emergency_stop=decision.emergency)
+            mode = VehicleState.MODE_EMERGENCY_STOP if decision.emergency else VehicleState.MODE_IDLE
             if active is not None and active.running:
-                mode = self._drive(active, pose, problem, now_s, cmd)
-            self._safety_reason = problem
+                mode = self._drive(active, pose, problem, decision, now_s, cmd)
         cmd.header.stamp = self.get_clock().now().to_msg()
         self.pub_cmd.publish(cmd)
         if active is not None and active.progress is not None:
@@ -145,9 +225,11 @@ class RouteFollowerNode(Node):
             if active.running and now_s - active.last_feedback_s >= self.feedback_period_s:
                 active.handle.publish_feedback(FollowRoute.Feedback(progress=active.progress))
                 active.last_feedback_s = now_s
-        self._publish_state(pose, active, mode, problem)
+        self._ticks += 1
+        if self._ticks % max(1, self.state_every) == 0:
+            self._publish_state(pose, active, mode, problem or decision.reason)
 
-    def _drive(self, active, pose, problem, now_s, cmd):
+    def _drive(self, active, pose, problem, decision, now_s, cmd):
         """One control step of the running goal: fill `cmd`, end the goal when it is over; return the mode."""
         if active.handle.is_cancel_requested:
             active.end(Result.CANCELED, 'canceled')
@@ -155,10 +237,14 @@ class RouteFollowerNode(Node):
         if problem:
             active.end(Result.LOCALIZATION_LOST, f'stopped: {problem}')
             return VehicleState.MODE_SAFE_STOP
-        out = active.tracker.step(pose[1], pose[2], pose[3], pose[4], self.dt_s)
+        out = active.tracker.step(pose[1], pose[2], pose[3], pose[4], self.dt_s, decision)
         cmd.speed_mps, cmd.steering_angle_rad = out.command.speed_mps, out.command.steer_rad
         cmd.max_decel_mps2, cmd.emergency_stop = 0.0, out.command.emergency_stop
         active.progress = self._progress(active, out, pose[4], now_s)
+        active.progress.safety_reason = decision.reason
+        if out.state == STATE_SAFETY_STOP:
+            active.end(Result.SAFETY_STOP, f'safety stop: {decision.reason}')
+            return VehicleState.MODE_EMERGENCY_STOP
         if out.state == STATE_OFF_ROUTE:
             active.end(Result.SAFETY_STOP, f'off the route: cross-track error {out.cross_track_m:.2f} m '
                                            f'exceeds {self.params.max_cross_track_m} m')
@@ -221,10 +307,13 @@ class RouteFollowerNode(Node):
         except PathError as exc:
             return self._finish(goal_handle, None, Result.INVALID_PATH, str(exc))
         tracker = RouteTracker(self.params)
-        tracker.set_route(route, goal.precise_stop)
+        tracker.set_route(route, goal.precise_stop, self.payload_kg)
         active = ActiveGoal(goal_handle, route, tracker, self._now_s(), Future())
         with self._lock:
             problem = self._pose_problem(active.start_s)
+            decision = self._safety(active.start_s, self._pose)
+            if decision.emergency:
+                return self._finish(goal_handle, None, Result.SAFETY_STOP, f'cannot start: {decision.reason}')
             if problem:
                 return self._finish(goal_handle, None, Result.LOCALIZATION_LOST, f'cannot start: {problem}')
             start = route.project(self._pose[1], self._pose[2])

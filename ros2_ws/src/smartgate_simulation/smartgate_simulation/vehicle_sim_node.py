@@ -4,6 +4,13 @@ A physics thread steps the core's VehicleSimulator at a fixed rate, paced to `re
 times wall time, and publishes /clock, GNSS (fix and dual-antenna heading), wheel odometry, IMU
 and ground truth stamped with simulated time. Commands arrive on `cmd_drive`; a command that is not finite is dropped and
 counted, and without a valid command for `command_timeout_s` the vehicle brakes to a stop.
+
+Soft lockstep: on a busy machine (two cores, several Python processes) a node can fall behind the
+simulated clock, which a real vehicle computer running in real time would not. So the physics
+loop does not run more than one period plus `lockstep_lead_s` of simulated time ahead of the newest
+drive command, localization pose and fleet heartbeat (each at its own rate), waiting for them at
+most `lockstep_wait_s` of wall time; a node silent for longer is not waited for, so a dead node
+still ends in the command-timeout stop.
 """
 from __future__ import annotations
 
@@ -12,19 +19,20 @@ import threading
 import time
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
-from geometry_msgs.msg import Vector3
+from geometry_msgs.msg import PoseArray, Vector3
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from rosgraph_msgs.msg import Clock
-from sensor_msgs.msg import Imu, NavSatFix, NavSatStatus
+from sensor_msgs.msg import Imu, NavSatFix, NavSatStatus, Range
+from std_msgs.msg import Header
 from visualization_msgs.msg import Marker, MarkerArray
 
 from smartgate_common import qos
 from smartgate_common.node_main import run
-from smartgate_common.convert import all_finite, diagnostic, to_time, yaw_to_quaternion
+from smartgate_common.convert import all_finite, diagnostic, to_seconds, to_time, yaw_to_quaternion
 from smartgate_common.parameters import ConfigError, declare, declare_dataclass
 from smartgate_core.lane_map import MapError, load_map
-from smartgate_core.sensors import GnssParams, ImuParams, OdometryParams
+from smartgate_core.sensors import GnssParams, ImuParams, OdometryParams, RangeParams
 from smartgate_core.simulation import SimRates, VehicleSimulator
 from smartgate_core.vehicle_model import DriveCommand, VehicleParams, VehicleState
 from smartgate_interfaces.msg import DriveCommand as DriveCommandMsg
@@ -46,11 +54,19 @@ class VehicleSimNode(Node):
         self.rtf = declare(self, 'real_time_factor', 1.0, 'simulated seconds per wall second')
         self.command_timeout_s = declare(self, 'command_timeout_s', 0.5,
                                          'brake to a stop after this long without a valid command [s, sim]')
+        self.lockstep_lead_s = declare(self, 'lockstep_lead_s', 0.1,
+                                       'run at most a period plus this far ahead of the newest command, pose '
+                                       'and heartbeat [s, sim]; 0 disables the lockstep')
+        self.lockstep_wait_s = declare(self, 'lockstep_wait_s', 1.0,
+                                       'wait at most this long for a lagging node [s, wall]')
         vehicle = declare_dataclass(self, 'vehicle', VehicleParams)
         rates = declare_dataclass(self, 'rates', SimRates)
         gnss = declare_dataclass(self, 'gnss', GnssParams)
         odom = declare_dataclass(self, 'odometry', OdometryParams)
         imu = declare_dataclass(self, 'imu', ImuParams)
+        self.range_params = declare_dataclass(self, 'range', RangeParams)
+        self.obstacle_radius_m = declare(self, 'obstacle_radius_m', 1.0,
+                                         'radius of the obstacles placed on /sim/obstacles [m]')
         if not 0.05 <= self.rtf <= 20.0:
             raise ConfigError(f'real_time_factor must be within [0.05, 20], got {self.rtf}')
         if not 0.0 <= payload <= 80000.0:
@@ -65,7 +81,7 @@ class VehicleSimNode(Node):
         self.datum = lane_map.datum
         heading = self._start_heading(lane_map, start_node)
         start = VehicleState(node.geometry.x, node.geometry.y, heading)
-        self.sim = VehicleSimulator(vehicle, start, seed, payload, rates, gnss, odom, imu)
+        self.sim = VehicleSimulator(vehicle, start, seed, payload, rates, gnss, odom, imu, self.range_params)
 
         self.pub_clock = self.create_publisher(Clock, '/clock', qos.CLOCK)
         self.pub_gnss = self.create_publisher(NavSatFix, 'gnss/fix', qos.SENSOR)
@@ -73,14 +89,20 @@ class VehicleSimNode(Node):
         self.pub_odom = self.create_publisher(Odometry, 'odom/wheel', qos.SENSOR)
         self.pub_imu = self.create_publisher(Imu, 'imu/data', qos.SENSOR)
         self.pub_truth = self.create_publisher(Odometry, 'ground_truth/odom', qos.SENSOR)
+        self.pub_range = self.create_publisher(Range, 'range/front', qos.SENSOR)
         self.pub_markers = self.create_publisher(MarkerArray, 'vehicle/markers', qos.STATUS)
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', qos.STATUS)
         self.create_subscription(DriveCommandMsg, 'cmd_drive', self._on_command, qos.COMMAND)
+        self.create_subscription(PoseArray, '/sim/obstacles', self._on_obstacles, qos.LATCHED)
+        self.create_subscription(Odometry, 'localization/odometry', lambda m: self._heard('pose', m.header.stamp),
+                                 qos.LATEST)
+        self.create_subscription(Header, '/fleet/heartbeat', lambda m: self._heard('heartbeat', m.stamp), qos.LATEST)
 
         self._lock = threading.Lock()
         self._command = DriveCommand()
         self._command_time_s = -math.inf
         self._rejected_commands = 0
+        self._followers = {}       # 'command'/'pose'/'heartbeat' -> (newest stamp, its period [s, sim], received [s, wall])
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._physics_loop, name='physics', daemon=True)
         self._thread.start()
@@ -108,11 +130,43 @@ class VehicleSimNode(Node):
             self._command = DriveCommand(msg.speed_mps, msg.steering_angle_rad, msg.max_decel_mps2,
                                          msg.emergency_stop)
             self._command_time_s = self.sim.t_s
+        self._heard('command', msg.header.stamp)
+
+    def _heard(self, source, stamp):
+        t = to_seconds(stamp)
+        with self._lock:
+            last, period, _ = self._followers.get(source, (t, 0.0, 0.0))
+            self._followers[source] = (t, t - last if t > last else period, time.monotonic())
+
+    def _wait_for_followers(self):
+        """Soft lockstep: hold the clock while a live command or pose source lags behind it."""
+        if self.lockstep_lead_s <= 0.0:
+            return
+        deadline = time.monotonic() + self.lockstep_wait_s
+        while not self._stop.is_set():
+            now = time.monotonic()
+            with self._lock:
+                lagging = [stamp for stamp, period, seen in self._followers.values()
+                           if now - seen < self.lockstep_wait_s and self.sim.t_s - stamp > period + self.lockstep_lead_s]
+            if not lagging or now > deadline:
+                return
+            time.sleep(0.001)
+
+    def _on_obstacles(self, msg):
+        """Obstacles (test objects, stalled trucks) for the range sensor, in the map frame."""
+        points = [(p.position.x, p.position.y) for p in msg.poses]
+        if msg.header.frame_id not in ('', 'map') or not all(all_finite(x, y) for x, y in points):
+            self.get_logger().warning('ignored /sim/obstacles: frame must be map and positions finite')
+            return
+        with self._lock:
+            self.sim.obstacles = [(x, y, self.obstacle_radius_m) for x, y in points]
+        self.get_logger().info(f'{len(points)} obstacle(s) placed')
 
     def _physics_loop(self):
         dt = self.sim.dt_s
         wall_start = time.monotonic()
         while not self._stop.is_set():
+            self._wait_for_followers()
             with self._lock:
                 stale = self.sim.t_s - self._command_time_s > self.command_timeout_s
                 command = DriveCommand() if stale else self._command
@@ -163,6 +217,11 @@ class VehicleSimNode(Node):
             imu.angular_velocity_covariance = [gyro_var, 0.0, 0.0, 0.0, gyro_var, 0.0, 0.0, 0.0, gyro_var]
             imu.linear_acceleration = Vector3(x=float(out.imu.accel_x_mps2), y=0.0, z=9.80665)
             self.pub_imu.publish(imu)
+        if out.range_m is not None:
+            rng = Range(radiation_type=Range.INFRARED, field_of_view=0.1, min_range=0.0,
+                        max_range=self.range_params.max_range_m, range=float(out.range_m))
+            rng.header.stamp, rng.header.frame_id = stamp, 'range_front_link'
+            self.pub_range.publish(rng)
         if out.ground_truth_due:
             self.pub_truth.publish(self._truth_msg(truth, stamp))
         every_s = round(self.sim.rates.physics_hz)          # once per simulated second
