@@ -41,6 +41,12 @@ def build_parser():
     demo.add_argument('--real-time-factor', type=float, help='simulated seconds per wall second')
     demo.add_argument('--output', type=Path, help='result folder (default results/demo-<time>)')
     demo.add_argument('--json', type=Path, help='also write the summary JSON here')
+    stack = sub.add_parser('stack', help='bring the simulated stack up and keep it up (no goals) until Ctrl-C, '
+                                         'for the commander API, examples/ and RViz')
+    stack.add_argument('--config', type=Path, default=None, help='demo configuration (default config/demo.yaml)')
+    stack.add_argument('--vehicle', help='vehicle id from the fleet file')
+    stack.add_argument('--real-time-factor', type=float, default=1.0, help='simulated seconds per wall second')
+    stack.add_argument('--output', type=Path, help='result folder (default results/stack-<time>)')
     check = sub.add_parser('check-map', help='validate a lane map GeoJSON and summarise it')
     check.add_argument('map_file', type=Path)
     bench = sub.add_parser('bench', help='benchmarks in the fleet-scale simulator (figures as JSON)')
@@ -54,10 +60,13 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    # SIGTERM (CI, systemd) unwinds like Ctrl-C, so the node processes are stopped too.
+    # Ctrl-C, and SIGTERM (CI, systemd), unwind as KeyboardInterrupt so the node processes are stopped
+    # too (SIGINT explicitly: a shell starting us in the background would leave it ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        return {'demo': _demo, 'check-map': _check_map, 'routes': _routes, 'bench': _bench}[args.command](args)
+        return {'demo': _demo, 'stack': _demo, 'check-map': _check_map, 'routes': _routes,
+                'bench': _bench}[args.command](args)
     except KeyboardInterrupt:
         print('interrupted: stack stopped', file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -102,19 +111,26 @@ def _routes(args):
 def _demo(args):
     from .stack import ConfigurationError, executable_path, load_demo_config, STACK
     root = repo_root()
+    serve = args.command == 'stack'
     try:
         cfg, lane_map = load_demo_config(root, args.config or root / 'config' / 'demo.yaml', args.vehicle,
-                                         args.routes, dict(args.param_file), args.real_time_factor)
+                                         None if serve else args.routes,
+                                         {} if serve else dict(args.param_file), args.real_time_factor)
         for spec in STACK:
             executable_path(spec)
     except ConfigurationError as exc:
         print(f'error: {exc}\nnothing was started.', file=sys.stderr)
         return EXIT_BAD_INPUT
     from .demo import run_demo
-    out_dir = args.output or root / 'results' / time.strftime('demo-%Y%m%d-%H%M%S')
-    print(f'SmartGate demo: {cfg.vehicle_id} on {lane_map.name} (map illustrative, not surveyed), '
+    if serve:
+        cfg.legs = []
+    out_dir = args.output or root / 'results' / time.strftime(f'{args.command}-%Y%m%d-%H%M%S')
+    print(f'SmartGate {args.command}: {cfg.vehicle_id} on {lane_map.name} (map illustrative, not surveyed), '
           f'{len(cfg.legs)} legs, real-time factor {cfg.real_time_factor}', flush=True)
-    summary = run_demo(cfg, lane_map, out_dir, say=lambda s: print(s, flush=True))
+    summary = run_demo(cfg, lane_map, out_dir, say=lambda s: print(s, flush=True), serve=serve)
+    if serve:
+        print(f'stack stopped; recording in {out_dir}')
+        return EXIT_OK
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(summary, indent=2) + '\n')

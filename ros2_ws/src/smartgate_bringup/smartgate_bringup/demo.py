@@ -106,8 +106,12 @@ def _wait(predicate, timeout_s, procs, what):
         time.sleep(0.05)
 
 
-def run_demo(cfg: DemoConfig, lane_map, out_dir: Path, say=print) -> dict:
-    """Run the demo; return the summary (also written to out_dir/summary.json)."""
+def run_demo(cfg: DemoConfig, lane_map, out_dir: Path, say=print, serve=False) -> dict:
+    """Run the demo; return the summary (also written to out_dir/summary.json).
+
+    serve: after the legs (none for `smartgate stack`), keep the stack and the heartbeat up for
+    other clients (the commander API, RViz) until Ctrl-C.
+    """
     wall0 = time.monotonic()
     out_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, PYTHONUNBUFFERED='1')
@@ -137,6 +141,12 @@ def run_demo(cfg: DemoConfig, lane_map, out_dir: Path, say=print) -> dict:
                     say(f'  holding {leg.dwell_s:.0f} s (sim) at {legs_out[-1]["stop_node_id"]}')
                     until = sup.now_s() + leg.dwell_s
                     _wait(lambda: sup.now_s() >= until, cfg.sim_timeout_s, procs, 'the dwell to end')
+            if serve:
+                say(f'serving: /{cfg.vehicle_id}/follow_route is ready; Ctrl-C stops the stack')
+                try:
+                    _wait(lambda: False, math.inf, procs, 'Ctrl-C')
+                except KeyboardInterrupt:
+                    say('stopping the stack')
         except (RunFailed, NodeDied) as exc:
             failure = str(exc)
             say(f'run failed: {failure}')
@@ -211,7 +221,7 @@ def _drive_leg(sup, procs, cfg, lane_map, leg, label, say):
 
 
 def _summary(cfg, legs, failure, sim_seconds, wall_seconds, sup, out_dir):
-    completed = failure is None and len(legs) == len(cfg.legs)
+    completed = failure is None and len(legs) == len(cfg.legs) and bool(legs)
     return {
         'route_completed': completed,
         'stop_error_m': max((leg['stop_error_m'] for leg in legs), default=None),

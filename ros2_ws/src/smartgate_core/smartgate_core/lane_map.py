@@ -8,6 +8,8 @@ Schema (every feature has `properties.kind` and `properties.id`; coordinates are
   customs_checkpoint Polygon; side VN|CN
   border_line      LineString (km 0)
   handover_point   Point; node (route_node id)
+  stop_line        LineString across a lane, where vehicles on that lane stop when required; lane
+                   (id of the lane feature it crosses), reason (e.g. customs_checkpoint|handover|crane_bay)
   speed_zone       Polygon; max_speed_mps
   route_node       Point; role start|waypoint|crane_bay_stop|handover_stop
   route_edge       LineString from node `from` to node `to`; max_speed_mps
@@ -33,6 +35,7 @@ KINDS = {
     'lane': 'LineString', 'yard': 'Polygon', 'crane_bay': 'Polygon',
     'customs_checkpoint': 'Polygon', 'border_line': 'LineString', 'handover_point': 'Point',
     'speed_zone': 'Polygon', 'route_node': 'Point', 'route_edge': 'LineString', 'route': None,
+    'stop_line': 'LineString',
 }
 REQUIRED_PROPS = {
     'lane': {'direction': str, 'index': int, 'driverless': bool, 'width_m': (int, float)},
@@ -44,6 +47,7 @@ REQUIRED_PROPS = {
     'route_node': {'role': str},
     'route_edge': {'from': str, 'to': str, 'max_speed_mps': (int, float)},
     'route': {'node_ids': list},
+    'stop_line': {'lane': str, 'reason': str},
 }
 EDGE_SNAP_TOLERANCE_M = 0.05   # an edge must start/end this close to its nodes [m]
 EDGE_DENSIFY_M = 1.0           # edges are densified to this vertex spacing before resampling [m]
@@ -66,6 +70,11 @@ class MapFeature:
     id: str
     geometry: object          # shapely geometry in the map frame, or None
     properties: dict
+    index: int = -1           # position in the file's feature list
+
+    @property
+    def label(self):
+        return f"feature #{self.index} ({self.kind} '{self.id}')"
 
 
 @dataclass
@@ -97,7 +106,7 @@ class LaneMap:
         xy = np.atleast_2d(xy)
         limit = np.full(len(xy), float(default_mps))
         for zone in self.of_kind('speed_zone'):
-            inside = shapely.contains_xy(zone.geometry, xy[:, 0], xy[:, 1])
+            inside = shapely.intersects_xy(zone.geometry, xy[:, 0], xy[:, 1])      # the boundary is in
             limit[inside] = np.minimum(limit[inside], zone.properties['max_speed_mps'])
         return limit
 
@@ -114,13 +123,15 @@ class LaneMap:
             edge = edges[(a, b)]
             line = shapely.segmentize(edge.geometry, EDGE_DENSIFY_M)
             coords = np.asarray(line.coords)[:, :2]
-            if pts:
-                coords = coords[1:]
+            if pts:                 # the junction vertex starts the next edge, so it takes its limit
+                pts.pop()
+                limits.pop()
             pts.extend(coords)
             limits.extend([edge.properties['max_speed_mps']] * len(coords))
-        pts = np.asarray(pts)
-        limits = np.minimum(np.asarray(limits), self.speed_limit_at(pts, np.inf))
-        return Route.from_polyline(route_id, pts, limits, nodes, nodes[-1])
+        route = Route.from_polyline(route_id, np.asarray(pts), np.asarray(limits), nodes, nodes[-1])
+        # zones apply wherever a resampled point lies, not only at the input vertices
+        route.speed_limit_mps = np.minimum(route.speed_limit_mps, self.speed_limit_at(route.xy, np.inf))
+        return route
 
     def stop_pose(self, node_id):
         """(x, y) of a route node."""
@@ -192,21 +203,26 @@ def _parse_feature(raw, i, datum, where) -> MapFeature:
         if not isinstance(value, typ) or (typ != bool and isinstance(value, bool)) or \
                 (isinstance(value, float) and not math.isfinite(value)):
             raise MapError(f'{label}: properties.{key} missing or of the wrong type ({value!r})')
-    if 'max_speed_mps' in props and not 0.0 < props['max_speed_mps'] <= 40.0:
+    speed = props.get('max_speed_mps')
+    if speed is not None and (not isinstance(speed, (int, float)) or isinstance(speed, bool)):
+        raise MapError(f'{label}: properties.max_speed_mps must be a number, got {speed!r}')
+    if speed is not None and not 0.0 < speed <= 40.0:
         raise MapError(f"{label}: properties.max_speed_mps must be in (0, 40] m/s, got {props['max_speed_mps']}")
     want = KINDS[kind]
     if want is None:
-        return MapFeature(kind, fid, None, props)
+        return MapFeature(kind, fid, None, props, i)
     try:
         geo = shape(raw.get('geometry'))
     except Exception as exc:  # shapely raises several types for malformed GeoJSON
         raise MapError(f'{label}: malformed geometry ({exc})') from None
     if geo.geom_type != want:
         raise MapError(f'{label}: geometry must be {want}, got {geo.geom_type}')
+    if geo.is_empty:
+        raise MapError(f'{label}: geometry has no coordinates')
     geo = _to_map_frame(geo, datum, label)
     if not geo.is_valid or geo.is_empty:
         raise MapError(f'{label}: geometry is not valid ({shapely.is_valid_reason(geo)})')
-    return MapFeature(kind, fid, geo, props)
+    return MapFeature(kind, fid, geo, props, i)
 
 
 def _to_map_frame(geo, datum, label):
@@ -229,7 +245,7 @@ def _check_references(lane_map: LaneMap, where):
     nodes = {f.id: f for f in lane_map.of_kind('route_node')}
     edges = {}
     for e in lane_map.of_kind('route_edge'):
-        label = f"{where}: route_edge '{e.id}'"
+        label = f'{where}: {e.label}'
         for end, node_id, coord in (('from', e.properties['from'], e.geometry.coords[0]),
                                     ('to', e.properties['to'], e.geometry.coords[-1])):
             if node_id not in nodes:
@@ -241,15 +257,22 @@ def _check_references(lane_map: LaneMap, where):
     for kind, key in (('crane_bay', 'stop_node'), ('handover_point', 'node')):
         for f in lane_map.of_kind(kind):
             if f.properties[key] not in nodes:
-                raise MapError(f"{where}: {kind} '{f.id}': {key} '{f.properties[key]}' is not a route_node")
+                raise MapError(f"{where}: {f.label}: {key} '{f.properties[key]}' is not a route_node")
+    lanes = {f.id: f for f in lane_map.of_kind('lane')}
+    for f in lane_map.of_kind('stop_line'):
+        lane = lanes.get(f.properties['lane'])
+        if lane is None:
+            raise MapError(f"{where}: {f.label}: lane '{f.properties['lane']}' is not a lane")
+        if not f.geometry.crosses(lane.geometry):     # a line beside or along the lane stops nobody
+            raise MapError(f"{where}: {f.label}: does not cross its lane '{lane.id}'")
     for r in lane_map.of_kind('route'):
         ids = r.properties['node_ids']
         if len(ids) < 2 or not all(isinstance(n, str) for n in ids):
-            raise MapError(f"{where}: route '{r.id}': node_ids must list at least 2 node ids")
+            raise MapError(f"{where}: {r.label}: node_ids must list at least 2 node ids")
         for a, b in zip(ids, ids[1:]):
             if (a, b) not in edges:
-                raise MapError(f"{where}: route '{r.id}': no route_edge from '{a}' to '{b}'")
+                raise MapError(f"{where}: {r.label}: no route_edge from '{a}' to '{b}'")
         try:
             lane_map.route(r.id)
         except PathError as exc:
-            raise MapError(f"{where}: route '{r.id}': {exc}") from None
+            raise MapError(f"{where}: {r.label}: {exc}") from None

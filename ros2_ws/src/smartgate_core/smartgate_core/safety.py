@@ -7,7 +7,8 @@ Order of precedence (first that applies wins):
      control period and actuator delay so braking starts inside that second)
   3. an obstacle ahead inside the stopping margin          -> emergency braking
   4. an obstacle or a vehicle ahead                        -> a speed cap that stops the vehicle a
-     margin short of it at comfortable deceleration (v = sqrt(2 a d)); emergency braking when
+     margin short of it at comfortable deceleration (v = sqrt(2 a d), d less the distance covered
+     while the drive answers); emergency braking when
      time-to-collision is short and comfortable braking can no longer make it
   5. a zone speed limit sent by the fleet manager          -> a speed cap
 """
@@ -29,6 +30,7 @@ class SafetyParams:
     ttc_emergency_s: float = doc(3.0, 'time to collision under which hard braking is allowed [s]')
     comfort_decel_mps2: float = doc(1.0, 'deceleration the speed caps are built for [m/s^2]')
     service_decel_mps2: float = doc(2.5, 'more than this needed -> emergency braking [m/s^2]')
+    response_lag_s: float = doc(0.35, 'command-to-wheel lag the speed caps allow for [s]')
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ class SafetyMonitor:
             if needed > p.service_decel_mps2 and ttc < p.ttc_emergency_s:
                 return SafetyDecision(0.0, True, f'{what} {room + 0.0:.1f} m past the margin, '
                                                  f'time to collision {ttc:.1f} s')
-            limit = math.sqrt(2.0 * p.comfort_decel_mps2 * room)
+            limit = math.sqrt(2.0 * p.comfort_decel_mps2 * max(room - s.speed_mps * p.response_lag_s, 0.0))
             if limit < cap:
                 cap, reason = limit, f'slowing for {what}'
         return SafetyDecision(cap, False, reason)

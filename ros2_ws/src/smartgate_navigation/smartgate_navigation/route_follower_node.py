@@ -144,9 +144,13 @@ class RouteFollowerNode(Node):
             return
         t = to_seconds(msg.header.stamp)
         with self._lock:
-            last_r, _, last_t = self._range
-            closing = (last_r - r) / (t - last_t) if math.isfinite(r) and math.isfinite(last_r) and t > last_t else 0.0
-            self._range = (r, max(closing, 0.0), t)
+            last_r, last_closing, last_t = self._range
+            if math.isfinite(r) and math.isfinite(last_r) and t > last_t:
+                # range differences are noisy (5 cm over 50 ms is 1 m/s): low-pass the closing speed
+                closing = 0.8 * last_closing + 0.2 * max((last_r - r) / (t - last_t), 0.0)
+            else:
+                closing = 0.0
+            self._range = (r, closing, t)
 
     def _on_heartbeat(self, _msg):
         with self._lock:

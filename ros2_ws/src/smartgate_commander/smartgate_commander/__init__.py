@@ -1,0 +1,4 @@
+"""RouteCommander: a Python API, shaped like nav2_simple_commander's BasicNavigator, over FollowRoute."""
+from .commander import RouteCommander, TaskResult
+
+__all__ = ['RouteCommander', 'TaskResult']
