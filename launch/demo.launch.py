@@ -21,6 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / 'config'
 DEMO = yaml.safe_load((CONFIG / 'demo.yaml').read_text())
 MAP = {'map_file': str(REPO / DEMO['map_file'])}
+SITES = {'gnb_sites_file': str(REPO / DEMO['gnb_sites_file'])}
 
 
 def vehicle_nodes(context):
@@ -36,10 +37,10 @@ def vehicle_nodes(context):
         # The simulator publishes /clock, so it alone runs on wall time.
         Node(package='smartgate_simulation', executable='vehicle_sim', name='vehicle_sim', namespace=vehicle_id,
              parameters=[str(CONFIG / 'vehicle_sim.param.yaml'),
-                         {**ids, 'start_node_id': spec['start_node_id'], 'seed': spec['seed'],
+                         {**ids, **SITES, 'start_node_id': spec['start_node_id'], 'seed': spec['seed'],
                           'payload_kg': float(spec['payload_kg']), 'use_sim_time': False}]),
         Node(package='smartgate_localization', executable='localization_node', name='localization',
-             namespace=vehicle_id, parameters=[str(CONFIG / 'localization.param.yaml'), ids]),
+             namespace=vehicle_id, parameters=[str(CONFIG / 'localization.param.yaml'), {**ids, **SITES}]),
         Node(package='smartgate_navigation', executable='route_follower', name='route_follower',
              namespace=vehicle_id, parameters=[str(CONFIG / 'route_follower.param.yaml'), ids]),
     ]

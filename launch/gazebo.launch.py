@@ -23,6 +23,7 @@ VEHICLE_ID = 'igv_01'
 SIM_TIME = {'use_sim_time': True}
 MAP = {'map_file': str(REPO / 'maps' / 'moc_1119_1120.geojson')}
 VEHICLE = {'vehicle_id': VEHICLE_ID, **MAP}
+SITES = {'gnb_sites_file': str(CONFIG / 'gnb_sites.yaml')}
 # Spawn under the crane portal (x = 60 m, y = -50 m in the map frame), heading north.
 SPAWN_POSE = ['-x', '60.0', '-y', '-50.0', '-z', '0.05', '-Y', '1.5708']
 
@@ -45,7 +46,7 @@ def generate_launch_description():
              parameters=[str(CONFIG / 'map_server.param.yaml'), MAP]),
         Node(package='smartgate_localization', executable='localization_node', name='localization',
              namespace=VEHICLE_ID,
-             parameters=[str(CONFIG / 'localization.param.yaml'), VEHICLE, SIM_TIME]),
+             parameters=[str(CONFIG / 'localization.param.yaml'), VEHICLE, SITES, SIM_TIME]),
         Node(package='smartgate_navigation', executable='route_follower', name='route_follower',
              namespace=VEHICLE_ID,
              parameters=[str(CONFIG / 'route_follower.param.yaml'), VEHICLE, SIM_TIME]),

@@ -177,6 +177,9 @@ def moc_1119_1120(path):
     m.rect('yard', 'cn_yard', 20.0, 670.0, 140.0, 790.0, side='CN', name='Youyiguan yard (indicative)')
     m.rect('customs_checkpoint', 'vn_customs_export', 0.0, 280.0, 20.0, 320.0, side='VN')
     m.rect('customs_checkpoint', 'vn_customs_import', -20.0, 280.0, 0.0, 320.0, side='VN')
+    # the checkpoint canopy blocks the sky; container stacks along the export yard reflect it
+    m.rect('gnss_outage_zone', 'outage_customs_canopy', -20.0, 285.0, 20.0, 315.0, cause='checkpoint canopy')
+    m.rect('multipath_zone', 'multipath_export_stacks', 40.0, -20.0, 80.0, 40.0, cause='container stacks')
     m.rect('speed_zone', 'zone_vn_export_yard', 20.0, -130.0, 140.0, 40.0, max_speed_mps=round(15 * KMH, 3))
     m.rect('speed_zone', 'zone_vn_import_yard', -140.0, -130.0, -20.0, 40.0, max_speed_mps=round(15 * KMH, 3))
     m.rect('speed_zone', 'zone_customs', -20.0, 270.0, 20.0, 330.0, max_speed_mps=round(20 * KMH, 3))
@@ -264,6 +267,8 @@ def moc_1088_1089(path):
           name='Pò Chài (Puzhai) yard (indicative)')
     m.add('customs_checkpoint', 'vn_customs_export', 'Polygon', road.band(*customs_m, -20.0, 0.0), side='VN')
     m.add('customs_checkpoint', 'vn_customs_import', 'Polygon', road.band(*customs_m, 0.0, 20.0), side='VN')
+    m.add('gnss_outage_zone', 'outage_customs_canopy', 'Polygon', road.band(customs_m[0] + 5.0, customs_m[1] - 5.0,
+                                                                             -20.0, 20.0), cause='checkpoint canopy')
     for fid, ring, v_kmh in (('zone_vn_yard', yard, 15),
                              ('zone_lane', road.band(0.0, s_lane_end, -20.0, 20.0), 30),
                              ('zone_customs', road.band(customs_m[0] - 10.0, customs_m[1] + 10.0, -20.0, 20.0), 20),

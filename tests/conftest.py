@@ -52,6 +52,8 @@ def nodes(tmp_path, ros_domain):
                 '-p', f'map_file:={MAP_FILE}']
         if spec.namespaced:
             argv += ['-r', f'__ns:=/{namespace}', '-p', f'vehicle_id:={namespace}']
+        if name in ('vehicle_sim', 'localization'):
+            argv += ['-p', f"gnb_sites_file:={REPO / 'config' / 'gnb_sites.yaml'}"]
         for key, value in params.items():
             argv += ['-p', f'{key}:={value}']
         group.start(name, argv, dict(os.environ, PYTHONUNBUFFERED='1'))

@@ -22,6 +22,8 @@ def config_copy(tmp_path):
     text = (REPO / 'config' / 'demo.yaml').read_text()
     text = text.replace('maps/moc_1119_1120.geojson', str(tmp_path / 'map.geojson'))
     text = text.replace('config/fleet.yaml', str(tmp_path / 'fleet.yaml'))
+    shutil.copy(REPO / 'config' / 'gnb_sites.yaml', tmp_path / 'gnb_sites.yaml')
+    text = text.replace('config/gnb_sites.yaml', str(tmp_path / 'gnb_sites.yaml'))
     (tmp_path / 'demo.yaml').write_text(text)
     return tmp_path
 

@@ -146,7 +146,7 @@ def test_initialize_removes_the_lever_arm():
     (3, 10)."""
     est = PoseEstimator(EstimatorParams())
     est.initialize(0.0, (3.0, 19.5), math.pi / 2, 0.012)
-    assert est.x == pytest.approx([3.0, 10.0, math.pi / 2, 0.0])
+    assert est.x == pytest.approx([3.0, 10.0, math.pi / 2, 0.0, 1.0])    # ... gyro bias 0, odometry scale 1
     assert est.initialized and est.t_s == 0.0
     # position variance includes the lever-arm effect of the yaw uncertainty
     assert est.P[0, 0] == pytest.approx(0.012 ** 2 + (9.5 * 0.05) ** 2)

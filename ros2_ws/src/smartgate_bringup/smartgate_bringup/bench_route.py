@@ -1,13 +1,13 @@
 """`smartgate bench route`: fixed-route driving measured in the fleet-scale simulator.
 
 Seeded drives of every route of every lane map in maps/, alternately empty and laden (60 t), with
-the estimator in the loop (real localization error, not ground truth). The same seeds and routes
+the localization in the loop (real localization error, not ground truth; open sky: the map's
+outage zones are the localization benchmark's subject). The same seeds and routes
 are driven with a textbook pure pursuit as the baseline, so ratios compare like with like.
 Figures are of the TRUE pose (ground truth), on simulated time.
 """
 from __future__ import annotations
 
-import json
 import math
 import platform
 import time
@@ -105,17 +105,8 @@ def run(maps_dir: Path, seeds: int, say=print) -> dict:
         'baseline_xtrack_max_m': round(float(xt_base.max()), 4),
         'routes_completed': f"{sum(a['completed'] for a in ours)}/{len(ours)}",
         'runs': len(ours), 'seeds_per_route': seeds, 'maps': [p.name for p in maps], 'routes': per_route,
-        'localization_in_loop': 'smartgate_core.estimator.PoseEstimator on the seeded sensor models',
+        'localization_in_loop': 'smartgate_core.localizer.Localizer on the seeded sensor models',
         'python': platform.python_version(), 'wall_seconds': round(time.monotonic() - wall0, 1),
     }
     result['xtrack_ratio'] = round(result['xtrack_rms_m'] / result['baseline_xtrack_rms_m'], 4)
-    return result
-
-
-def main(root: Path, json_path, seeds, say=print):
-    result = run(root / 'maps', seeds, say)
-    text = json.dumps(result, indent=2)
-    if json_path:
-        Path(json_path).write_text(text + '\n')
-    say(text)
     return result

@@ -50,9 +50,10 @@ def build_parser():
     check = sub.add_parser('check-map', help='validate a lane map GeoJSON and summarise it')
     check.add_argument('map_file', type=Path)
     bench = sub.add_parser('bench', help='benchmarks in the fleet-scale simulator (figures as JSON)')
-    bench.add_argument('which', choices=['route'], help='route: fixed-route driving')
+    bench.add_argument('which', choices=['route', 'localization'],
+                       help='route: fixed-route driving; localization: GNSS + 5G localization with integrity')
     bench.add_argument('--json', type=Path, help='write the figures here')
-    bench.add_argument('--seeds', type=int, default=6, help='seeded drives per route (default 6)')
+    bench.add_argument('--seeds', type=int, default=6, help='seeded drives per route or scenario (default 6)')
     routes = sub.add_parser('routes', help='list the routes of a lane map')
     routes.add_argument('--map', type=Path, default=None, help='default maps/moc_1119_1120.geojson')
     return parser
@@ -76,8 +77,17 @@ def _bench(args):
     if args.seeds < 1:
         print('error: --seeds must be at least 1', file=sys.stderr)
         return EXIT_BAD_INPUT
-    from .bench_route import main as bench_route
-    bench_route(repo_root(), args.json, args.seeds, say=lambda s: print(s, flush=True))
+    say = lambda s: print(s, flush=True)  # noqa: E731
+    if args.which == 'route':
+        from .bench_route import run
+        figures = run(repo_root() / 'maps', args.seeds, say)
+    else:
+        from .bench_localization import run
+        figures = run(repo_root(), args.seeds, say)
+    text = json.dumps(figures, indent=2, ensure_ascii=False)
+    if args.json:
+        args.json.write_text(text + '\n')
+    print(text)
     return EXIT_OK
 
 

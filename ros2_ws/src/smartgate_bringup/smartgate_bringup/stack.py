@@ -48,6 +48,7 @@ class DemoConfig:
     root: Path
     source: Path
     map_file: Path
+    gnb_sites_file: Path
     vehicle_id: str
     vehicle: dict
     real_time_factor: float
@@ -101,6 +102,11 @@ def load_demo_config(root: Path, config_path: Path, vehicle_id=None, route_ids=N
         lane_map = load_map(map_file)
     except MapError as exc:
         raise ConfigurationError(str(exc)) from None
+    sites_path = root / _field(doc, 'gnb_sites_file', str, src)
+    try:
+        lane_map.gnb_sites(sites_path)
+    except MapError as exc:
+        raise ConfigurationError(str(exc)) from None
     fleet_path = root / _field(doc, 'fleet_file', str, src)
     fleet = read_yaml(fleet_path, 'fleet file')
     vehicles = fleet.get('vehicles') if isinstance(fleet, dict) else None
@@ -131,7 +137,7 @@ def load_demo_config(root: Path, config_path: Path, vehicle_id=None, route_ids=N
                                      f"{', '.join(lane_map.route_ids)}")
         legs.append(Leg(rid, bool(leg.get('precise_stop', True)),
                         _field(leg, 'dwell_s', float, lw, lambda v: 0.0 <= v <= 600.0, 'expected 0..600 s')))
-    cfg = DemoConfig(root, Path(config_path), map_file, vehicle_id, vehicle, rtf,
+    cfg = DemoConfig(root, Path(config_path), map_file, sites_path, vehicle_id, vehicle, rtf,
                      _field(doc, 'sim_timeout_s', float, src, lambda v: v > 0 and math.isfinite(v)),
                      _field(doc, 'startup_timeout_s', float, src, lambda v: v > 0 and math.isfinite(v)), legs)
     overrides = dict(param_overrides or {})
@@ -167,6 +173,8 @@ def node_argv(spec: NodeSpec, cfg: DemoConfig):
     v = cfg.vehicle
     if spec.name in ('vehicle_sim', 'route_follower'):
         argv += ['-p', f"payload_kg:={float(v['payload_kg'])}"]
+    if spec.name in ('vehicle_sim', 'localization'):
+        argv += ['-p', f'gnb_sites_file:={cfg.gnb_sites_file}']
     if spec.name == 'vehicle_sim':
         argv += ['-p', f"start_node_id:={v['start_node_id']}", '-p', f"seed:={v['seed']}",
                  '-p', f'real_time_factor:={cfg.real_time_factor}']

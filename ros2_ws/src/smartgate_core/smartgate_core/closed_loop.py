@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .controller import STATE_OFF_ROUTE, STATE_SAFETY_STOP, STATE_STOPPED, ControllerParams, RouteTracker
-from .estimator import EstimatorParams, PoseEstimator
+from .estimator import EstimatorParams
+from .localizer import Localizer, LocalizerParams
 from .route import Route
 from .safety import SafetyInputs, SafetyMonitor, SafetyParams
 from .simulation import VehicleSimulator
@@ -29,6 +30,8 @@ class Scenario:
     heartbeat_stops_at_s: float = math.inf
     heartbeat_period_s: float = 0.2
     obstacles: list = field(default_factory=list)    # discs (x, y, radius) on the way [m]
+    gnss_environment: object = None                 # GnssEnvironment: outages, multipath
+    gnb_sites: dict = field(default_factory=dict)    # 5G sites (x, y) by id
     max_sim_s: float = 600.0
 
 
@@ -37,6 +40,8 @@ class Trace:
     t: list = field(default_factory=list)
     truth: list = field(default_factory=list)        # (x, y, yaw, speed, accel)
     estimate: list = field(default_factory=list)     # (x, y, yaw)
+    protection_level_m: list = field(default_factory=list)
+    mode: list = field(default_factory=list)
     cross_track_m: list = field(default_factory=list)
     state: str = ''
     reason: str = ''
@@ -47,6 +52,26 @@ class Trace:
         return np.asarray(self.t), np.asarray(self.truth), np.asarray(self.estimate)
 
 
+def feed(loc: Localizer, out):
+    """Hand one simulator step's sensor readings to the localizer, as the localization node does."""
+    t = out.t_s
+    if out.imu is not None:
+        loc.imu(t, out.imu.yaw_rate_radps, out.imu.yaw_rad)
+    if out.odometry_speed_mps is not None:
+        loc.odometry(t, out.odometry_speed_mps)
+    if out.gnss is not None:
+        g = out.gnss
+        loc.gnss(t, g.fix_type, (g.x_m, g.y_m), np.eye(2) * (g.sigma_m ** 2 if math.isfinite(g.sigma_m) else 1.0))
+        if math.isfinite(g.heading_rad):
+            loc.gnss_heading(t, g.heading_rad, g.heading_sigma_rad ** 2)
+    if out.fiveg_fix is not None:
+        f = out.fiveg_fix
+        loc.fiveg_fix(t, (f.x_m, f.y_m), np.eye(2) * f.sigma_m ** 2)
+    if out.fiveg_ranges is not None:
+        r = out.fiveg_ranges
+        loc.fiveg_ranges(t, r.site_ids, r.ranges_m, r.sigma_m)
+
+
 def drive(route: Route, seed: int, payload_kg=0.0, tracker_factory=RouteTracker, scenario=None,
           vehicle=VehicleParams(), controller=ControllerParams(), estimator=EstimatorParams(),
           safety=SafetyParams(), use_estimator=True) -> Trace:
@@ -54,40 +79,36 @@ def drive(route: Route, seed: int, payload_kg=0.0, tracker_factory=RouteTracker,
     scenario = scenario or Scenario()
     x0, y0 = route.xy[0]
     sim = VehicleSimulator(vehicle, VehicleState(float(x0), float(y0), float(route.heading[0])), seed, payload_kg,
-                           obstacles=list(scenario.obstacles))
-    est = PoseEstimator(estimator)
+                           obstacles=list(scenario.obstacles), gnb_sites=dict(scenario.gnb_sites))
+    if scenario.gnss_environment is not None:
+        sim.gnss.environment = scenario.gnss_environment
+    loc = Localizer(LocalizerParams(), estimator, scenario.gnb_sites)
     tracker = tracker_factory(controller)
     tracker.set_route(route, True, payload_kg)
     monitor = SafetyMonitor(safety)
     trace = Trace()
     every = round(CONTROL_PERIOD_S / sim.dt_s)
-    command, speed, yaw_rate, ahrs_yaw, last_beat = DriveCommand(), 0.0, 0.0, None, 0.0
+    command, last_beat = DriveCommand(), 0.0
     obstacle_range, closing = math.inf, 0.0
     while sim.t_s < scenario.max_sim_s:
         out = sim.step(command)
         t = out.t_s
-        if out.imu is not None:
-            yaw_rate, ahrs_yaw = out.imu.yaw_rate_radps, out.imu.yaw_rad
-        if out.odometry_speed_mps is not None:
-            speed = out.odometry_speed_mps
+        feed(loc, out)
         if out.range_m is not None:
-            closing = speed if math.isfinite(out.range_m) else 0.0     # obstacles are static
+            closing = loc.speed_mps if math.isfinite(out.range_m) else 0.0     # obstacles are static
             obstacle_range = out.range_m
-        if out.gnss is not None and not est.initialized and ahrs_yaw is not None:   # as the node does
-            est.initialize(t, (out.gnss.x_m, out.gnss.y_m), ahrs_yaw, out.gnss.sigma_m)
-        elif est.initialized:
-            est.predict(t, speed, yaw_rate)
-            if out.gnss is not None:
-                est.update_gnss((out.gnss.x_m, out.gnss.y_m), np.eye(2) * out.gnss.sigma_m ** 2)
-                est.update_heading(out.gnss.heading_rad, out.gnss.heading_sigma_rad ** 2)
+        est = loc.estimator
         if sim.step_count % every or not est.initialized:
             continue
         if t < scenario.heartbeat_stops_at_s and t - last_beat >= scenario.heartbeat_period_s - 1e-9:
             last_beat = t
         truth = out.truth
-        pose = est.x[:3] if use_estimator else (truth.x_m, truth.y_m, truth.yaw_rad)
+        # the estimate extrapolated to now, as the node publishes it
+        pose = est.pose_at(t, loc.speed_mps, loc.yaw_rate_radps) if use_estimator else (truth.x_m, truth.y_m, truth.yaw_rad)
+        speed = loc.speed_mps
         decision = monitor.assess(SafetyInputs(speed, t - last_beat, t >= scenario.estop_at_s,
-                                               obstacle_range, closing))
+                                               obstacle_range, closing,
+                                               protection_level_m=est.protection_level_m))
         started = time.perf_counter()
         control = tracker.step(float(pose[0]), float(pose[1]), float(pose[2]), speed, CONTROL_PERIOD_S, decision)
         trace.control_step_s.append(time.perf_counter() - started)
@@ -95,6 +116,8 @@ def drive(route: Route, seed: int, payload_kg=0.0, tracker_factory=RouteTracker,
         trace.t.append(t)
         trace.truth.append((truth.x_m, truth.y_m, truth.yaw_rad, truth.speed_mps, truth.accel_mps2))
         trace.estimate.append(tuple(float(v) for v in pose))
+        trace.protection_level_m.append(est.protection_level_m)
+        trace.mode.append(loc.mode())
         trace.cross_track_m.append(route.project(truth.x_m, truth.y_m,
                                                  trace.cross_track_m and control.s_m or None).lateral_m)
         trace.state, trace.reason = control.state, decision.reason

@@ -1,14 +1,23 @@
-"""Planar pose estimation: an extended Kalman filter over [x, y, yaw, gyro bias].
+"""Planar pose estimation with integrity: an extended Kalman filter over
+[x, y, yaw, gyro bias, odometry scale].
 
-Prediction integrates wheel speed and IMU yaw rate (unicycle model of base_link); GNSS antenna
-fixes correct it through the lever arm, and the dual-antenna GNSS heading corrects yaw (which the
-lever arm makes matter: 0.1 deg of yaw is 1.7 cm at a 9.5 m arm). Measurements whose Mahalanobis
-distance exceeds the chi-square gate are rejected and counted.
+Prediction integrates wheel speed (times the estimated scale) and IMU yaw rate (minus the estimated
+bias) as a unicycle at base_link. Corrections:
+  - GNSS antenna fixes through the lever arm, with the receiver's covariance for its fix type;
+  - the dual-antenna GNSS heading (0.1 deg of yaw is 1.7 cm at a 9.5 m arm);
+  - 5G NR network location fixes (position with covariance) and time-of-arrival ranges to gNB
+    sites; non-line-of-sight ranges are long, never short, and the gate removes the large ones.
+Every measurement passes a chi-square gate on its Mahalanobis distance; rejections are counted
+per sensor. Measurements stamped before the filter time (latency, callbacks out of order) are
+moved forward by the filter's own motion since their stamp, from a short history of predicted
+states (kept consistent with every correction). A long run of rejected GNSS fixes that agree with
+each other re-anchors the position on them, so one bad stretch cannot lock the filter out for good.
 
-Late measurements (stamped before the filter time: transport latency, callbacks out of order) are
-moved forward by the vehicle's own motion since their stamp, taken from a short history of filter
-states, before they are compared. A run of rejected fixes re-anchors the position on GNSS (with
-its covariance), so one bad stretch cannot lock the filter out of GNSS for good.
+Protection level: PL = k * sigma_major + b, with k for the configured integrity risk on a 2-D
+Gaussian and b a bias bound carried through the filter: each accepted position measurement moves
+b toward its own source's bound by the share of the Kalman gain it gets (b <- (1 - g) b + g b_src),
+so correlated errors (multipath walk, NLOS) are over-bounded, not assumed white, and a coarse fix
+that barely moves the estimate barely moves b.
 """
 from __future__ import annotations
 
@@ -17,24 +26,37 @@ from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
+
 from .params import doc
+from .sensors import FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE
 
 CHI2_2DOF_999 = 13.816      # 99.9 % gate for a 2-D innovation
 CHI2_1DOF_999 = 10.828      # 99.9 % gate for a scalar innovation
+N_STATES = 5                # x, y, yaw, gyro bias, odometry scale
 
 
 @dataclass(frozen=True)
 class EstimatorParams:
     lever_arm_m: tuple = doc((9.5, 0.0), 'GNSS antenna in base_link [m]')
+    fiveg_lever_arm_m: tuple = doc((4.5, 0.0), '5G modem antenna in base_link [m]')
+    fiveg_antenna_height_m: float = doc(3.0, '5G modem antenna above the ground (the map datum height) [m]')
     speed_sigma_mps: float = doc(0.02, 'wheel-speed noise [m/s]')
-    speed_scale_sigma: float = doc(0.003, 'wheel-speed scale error [fraction]')
-    gyro_sigma_radps: float = doc(0.002, 'yaw-rate noise [rad/s]')
+    gyro_sigma_radps: float = doc(0.0006, 'yaw-rate noise per sample [rad/s]')
     gyro_bias_walk_radps2: float = doc(1e-5, 'gyro bias random walk [rad/s/sqrt(s)]')
+    scale_walk: float = doc(1e-5, 'odometry scale random walk [1/sqrt(s)]')
     initial_yaw_sigma_rad: float = doc(0.05, 'initial yaw uncertainty, from the AHRS yaw [rad]')
     initial_bias_sigma_radps: float = doc(0.002, 'initial gyro-bias uncertainty [rad/s]')
-    gate_chi2: float = doc(CHI2_2DOF_999, 'Mahalanobis gate on GNSS innovations (chi-square, 2 dof)')
-    reanchor_after: int = doc(20, 'consecutive rejected GNSS fixes after which the position re-anchors on GNSS')
+    initial_scale_sigma: float = doc(0.01, 'initial odometry scale uncertainty [fraction]')
+    gate_chi2: float = doc(CHI2_2DOF_999, 'Mahalanobis gate on 2-D innovations (chi-square, 2 dof)')
+    gate_chi2_1d: float = doc(CHI2_1DOF_999, 'Mahalanobis gate on scalar innovations (chi-square, 1 dof)')
+    reanchor_after: int = doc(50, 'consecutive rejected GNSS fixes, agreeing with each other, that re-anchor')
     history_s: float = doc(2.0, 'filter states kept to move late measurements to the filter time [s]')
+    integrity_sigmas: float = doc(5.68, 'k of the protection level: P(error > k sigma) = 1e-7 in 2-D')
+    bias_bound_rtk_fixed_m: float = doc(0.03, 'bias over-bound of RTK-fixed positions [m]')
+    bias_bound_rtk_float_m: float = doc(0.6, 'bias over-bound of RTK-float positions [m]')
+    bias_bound_single_m: float = doc(4.0, 'bias over-bound of single-point positions [m]')
+    bias_bound_fiveg_m: float = doc(0.8, 'bias over-bound of 5G positions and ranges [m]')
+    gnss_timeout_s: float = doc(1.0, 'no accepted GNSS fix for this long: the position rests on 5G and odometry [s]')
 
 
 @dataclass
@@ -47,37 +69,84 @@ class Counters:
         book[sensor] = book.get(sensor, 0) + 1
 
 
+def _arm(yaw, lever):
+    c, s = math.cos(yaw), math.sin(yaw)
+    return np.array([c * lever[0] - s * lever[1], s * lever[0] + c * lever[1]])
+
+
 class PoseEstimator:
-    """EKF; call predict() with each IMU/odometry sample, update_gnss() with each fix."""
+    """EKF; call predict() with each IMU/odometry sample and the update_*() methods with measurements."""
 
     def __init__(self, params: EstimatorParams):
         self.params = params
-        self.x = np.zeros(4)                 # x [m], y [m], yaw [rad], gyro bias [rad/s]
-        self.P = np.eye(4)
+        self.x = np.zeros(N_STATES)
+        self.x[4] = 1.0
+        self.P = np.eye(N_STATES)
         self.t_s = None
         self.initialized = False
         self.counters = Counters()
         self.last_rejection = ''
         self.consecutive_rejections = 0
+        self.bias_bound_m = params.bias_bound_rtk_fixed_m     # carried through the filter gain
+        self.last_gnss_s = -math.inf
+        self._rejected_fixes = deque(maxlen=max(1, params.reanchor_after))
         self._history = deque()             # (t, x, y, yaw) of recent filter states
 
-    def initialize(self, t_s, antenna_xy, yaw_rad, position_sigma_m):
+    # ---- time update --------------------------------------------------------------------
+    def initialize(self, t_s, antenna_xy, yaw_rad, position_sigma_m, bias_bound_m=None):
         """Start from a GNSS antenna fix and a coarse yaw (AHRS)."""
-        lx, ly = self.params.lever_arm_m
-        c, s = math.cos(yaw_rad), math.sin(yaw_rad)
-        self.x[:] = [antenna_xy[0] - (c * lx - s * ly), antenna_xy[1] - (s * lx + c * ly), yaw_rad, 0.0]
-        arm = math.hypot(lx, ly) * self.params.initial_yaw_sigma_rad
+        p = self.params
+        base = np.asarray(antenna_xy, dtype=float) - _arm(yaw_rad, p.lever_arm_m)
+        self.x[:] = [base[0], base[1], yaw_rad, 0.0, 1.0]
+        arm = math.hypot(*p.lever_arm_m) * p.initial_yaw_sigma_rad
         pos_var = position_sigma_m ** 2 + arm ** 2
-        self.P = np.diag([pos_var, pos_var, self.params.initial_yaw_sigma_rad ** 2,
-                          self.params.initial_bias_sigma_radps ** 2])
+        self.P = np.diag([pos_var, pos_var, p.initial_yaw_sigma_rad ** 2, p.initial_bias_sigma_radps ** 2,
+                          p.initial_scale_sigma ** 2])
         self.t_s, self.initialized = t_s, True
+        self.bias_bound_m = p.bias_bound_rtk_fixed_m if bias_bound_m is None else bias_bound_m
+        self.last_gnss_s = t_s
         self._history.clear()
+        self._remember()
+
+    def predict(self, t_s, speed_mps, yaw_rate_radps):
+        """Propagate to t_s with the measured speed and yaw rate held since the last call."""
+        if not self.initialized:
+            return
+        dt = t_s - self.t_s
+        if dt <= 0.0:
+            return
+        p = self.params
+        x, y, yaw, bias, scale = self.x
+        v = speed_mps * scale
+        w = yaw_rate_radps - bias
+        yaw_mid = yaw + 0.5 * w * dt
+        c, s = math.cos(yaw_mid), math.sin(yaw_mid)
+        self.x[0] = x + v * c * dt
+        self.x[1] = y + v * s * dt
+        self.x[2] = math.remainder(yaw + w * dt, 2.0 * math.pi)
+        F = np.eye(N_STATES)
+        F[0, 2], F[1, 2] = -v * s * dt, v * c * dt
+        F[0, 3], F[1, 3] = 0.5 * v * s * dt * dt, -0.5 * v * c * dt * dt
+        F[2, 3] = -dt
+        F[0, 4], F[1, 4] = speed_mps * c * dt, speed_mps * s * dt
+        G = np.array([[c * dt * scale, 0.0], [s * dt * scale, 0.0], [0.0, dt], [0.0, 0.0], [0.0, 0.0]])
+        Q = G @ np.diag([p.speed_sigma_mps ** 2, p.gyro_sigma_radps ** 2]) @ G.T
+        Q[3, 3] = p.gyro_bias_walk_radps2 ** 2 * dt
+        Q[4, 4] = p.scale_walk ** 2 * dt
+        self.P = F @ self.P @ F.T + Q
+        self.t_s = t_s
         self._remember()
 
     def _remember(self):
         self._history.append((self.t_s, self.x[0], self.x[1], self.x[2]))
         while self._history and self._history[0][0] < self.t_s - self.params.history_s:
             self._history.popleft()
+
+    def _shift_history(self, before):
+        """Apply a correction to the stored states too, so only motion counts as motion."""
+        d = self.x[:3] - before[:3]
+        self._history = deque((t, hx + d[0], hy + d[1], math.remainder(hyaw + d[2], 2.0 * math.pi))
+                              for t, hx, hy, hyaw in self._history)
 
     def _motion_since(self, t_s):
         """(dx, dy, dyaw) of the filter state from time t_s to now (zero when t_s is not in the past)."""
@@ -95,102 +164,134 @@ class PoseEstimator:
             hyaw = yaw0 + w * math.remainder(yaw1 - yaw0, 2.0 * math.pi)
         return self.x[0] - hx, self.x[1] - hy, math.remainder(self.x[2] - hyaw, 2.0 * math.pi)
 
-    def predict(self, t_s, speed_mps, yaw_rate_radps):
-        """Propagate to t_s with the measured speed and yaw rate held since the last call."""
-        if not self.initialized:
-            return
-        dt = t_s - self.t_s
-        if dt <= 0.0:
-            return
-        p = self.params
-        x, y, yaw, bias = self.x
-        w = yaw_rate_radps - bias
-        yaw_mid = yaw + 0.5 * w * dt
-        c, s = math.cos(yaw_mid), math.sin(yaw_mid)
-        self.x[0] = x + speed_mps * c * dt
-        self.x[1] = y + speed_mps * s * dt
-        self.x[2] = math.remainder(yaw + w * dt, 2.0 * math.pi)
-        F = np.eye(4)
-        F[0, 2], F[1, 2] = -speed_mps * s * dt, speed_mps * c * dt
-        F[0, 3], F[1, 3] = 0.5 * speed_mps * s * dt * dt, -0.5 * speed_mps * c * dt * dt
-        F[2, 3] = -dt
-        sv2 = p.speed_sigma_mps ** 2 + (p.speed_scale_sigma * speed_mps) ** 2
-        G = np.array([[c * dt, 0.0], [s * dt, 0.0], [0.0, dt], [0.0, 0.0]])
-        Q = G @ np.diag([sv2, p.gyro_sigma_radps ** 2]) @ G.T
-        Q[3, 3] = p.gyro_bias_walk_radps2 ** 2 * dt
-        self.P = F @ self.P @ F.T + Q
-        self.t_s = t_s
-        self._remember()
-
-    def update_gnss(self, antenna_xy, covariance_2x2, t_s=None) -> bool:
-        """Correct with an antenna fix in the map frame stamped t_s (None: now); False when gated out."""
-        lx, ly = self.params.lever_arm_m
-        x, y, yaw, _ = self.x
-        c, s = math.cos(yaw), math.sin(yaw)
-        arm = np.array([c * lx - s * ly, s * lx + c * ly])
-        dx, dy, dyaw = self._motion_since(t_s)
-        cp, sp = math.cos(yaw - dyaw), math.sin(yaw - dyaw)
-        arm_then = np.array([cp * lx - sp * ly, sp * lx + cp * ly])
-        measured = np.asarray(antenna_xy, dtype=float) + np.array([dx, dy]) + (arm - arm_then)
-        predicted = np.array([x, y]) + arm
-        H = np.zeros((2, 4))
-        H[0, 0] = H[1, 1] = 1.0
-        H[0, 2], H[1, 2] = -arm[1], arm[0]
-        R = np.asarray(covariance_2x2, dtype=float)
-        innovation = measured - predicted
+    # ---- measurement updates ------------------------------------------------------------
+    def _correct(self, sensor, innovation, H, R, gate, bias_bound_m=None):
+        """Gate, then a Joseph-form update; True when used. `innovation` is a vector. With a bias
+        bound, the measurement is a position source and b moves toward it by its share of the gain."""
         S = H @ self.P @ H.T + R
         d2 = float(innovation @ np.linalg.solve(S, innovation))
-        if d2 > self.params.gate_chi2:
-            self.counters.count('gnss', False)
-            self.consecutive_rejections += 1
-            self.last_rejection = f'gnss fix gated out: Mahalanobis distance^2 {d2:.1f} > {self.params.gate_chi2:.1f}'
-            if self.consecutive_rejections >= self.params.reanchor_after:
-                self._reanchor(measured - arm, R)
+        if not math.isfinite(d2) or d2 > gate:
+            self.counters.count(sensor, False)
+            self.last_rejection = f'{sensor} gated out: Mahalanobis distance^2 {d2:.1f} > {gate:.1f}'
             return False
-        self.consecutive_rejections = 0
+        before = self.x.copy()
         K = self.P @ H.T @ np.linalg.inv(S)
         self.x += K @ innovation
         self.x[2] = math.remainder(self.x[2], 2.0 * math.pi)
-        I_KH = np.eye(4) - K @ H
-        self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T     # Joseph form keeps P symmetric PSD
-        self.counters.count('gnss', True)
+        I_KH = np.eye(N_STATES) - K @ H
+        self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T      # Joseph form keeps P symmetric PSD
+        self._shift_history(before)
+        if bias_bound_m is not None:
+            share = float(np.clip(np.trace((K @ H)[:2, :2]) / 2.0, 0.0, 1.0))
+            self.bias_bound_m += share * (bias_bound_m - self.bias_bound_m)
+        self.counters.count(sensor, True)
         return True
 
-    def _reanchor(self, base_xy, R):
-        """Move the position onto GNSS (its covariance plus the lever arm's yaw share), decorrelated."""
+    def _position(self, sensor, xy, cov, lever, t_s):
+        """Innovation, Jacobian and covariance of an antenna position fix moved to the filter time."""
+        yaw = self.x[2]
+        arm = _arm(yaw, lever)
+        dx, dy, dyaw = self._motion_since(t_s)
+        measured = np.asarray(xy, dtype=float) + np.array([dx, dy]) + (arm - _arm(yaw - dyaw, lever))
+        H = np.zeros((2, N_STATES))
+        H[0, 0] = H[1, 1] = 1.0
+        H[0, 2], H[1, 2] = -arm[1], arm[0]
+        return measured - (self.x[:2] + arm), H, np.asarray(cov, dtype=float), measured - arm
+
+    def update_gnss(self, antenna_xy, covariance_2x2, t_s=None, bias_bound_m=None) -> bool:
+        """Correct with a GNSS antenna fix stamped t_s (None: now); False (and counted) when gated out."""
+        p = self.params
+        innovation, H, R, base = self._position('gnss', antenna_xy, covariance_2x2, p.lever_arm_m, t_s)
+        bound = p.bias_bound_rtk_fixed_m if bias_bound_m is None else bias_bound_m
+        if self._correct('gnss', innovation, H, R, p.gate_chi2, bound):
+            self.consecutive_rejections = 0
+            self._rejected_fixes.clear()
+            self.last_gnss_s = self.t_s
+            return True
+        self.consecutive_rejections += 1
+        self._rejected_fixes.append(base)
+        if self.consecutive_rejections >= p.reanchor_after:
+            self._reanchor(R, bias_bound_m)
+        return False
+
+    def _reanchor(self, R, bias_bound_m):
+        """Move the position onto the run of rejected fixes when they agree with each other (within
+        their own noise): the filter, not GNSS, has gone wrong. Otherwise keep waiting."""
+        fixes = np.asarray(self._rejected_fixes)
+        spread = float(np.max(np.linalg.norm(fixes - fixes.mean(axis=0), axis=1)))
+        if spread > 4.0 * math.sqrt(max(R[0, 0], R[1, 1])) + 0.05:
+            self.last_rejection += f'; rejected fixes disagree ({spread:.2f} m): not re-anchoring'
+            return
+        before = self.x.copy()
         lx, ly = self.params.lever_arm_m
-        arm_var = (lx * lx + ly * ly) * self.P[2, 2]
-        self.x[0], self.x[1] = base_xy
+        self.x[0], self.x[1] = fixes[-1]
         self.P[0:2, :] = 0.0
         self.P[:, 0:2] = 0.0
-        self.P[0:2, 0:2] = R + arm_var * np.eye(2)
+        self.P[0:2, 0:2] = R + (lx * lx + ly * ly) * self.P[2, 2] * np.eye(2)
+        self._shift_history(before)
+        self.bias_bound_m = self.params.bias_bound_rtk_fixed_m if bias_bound_m is None else bias_bound_m
+        self.last_gnss_s = self.t_s
         self.consecutive_rejections = 0
+        self._rejected_fixes.clear()
         self.last_rejection += f'; re-anchored on GNSS after {self.params.reanchor_after} rejected fixes'
 
     def update_heading(self, yaw_rad, variance, t_s=None) -> bool:
         """Correct yaw with a dual-antenna GNSS heading stamped t_s; False (and counted) when gated out."""
         innovation = math.remainder(yaw_rad + self._motion_since(t_s)[2] - self.x[2], 2.0 * math.pi)
-        H = np.array([0.0, 0.0, 1.0, 0.0])
-        S = float(self.P[2, 2] + variance)
-        if innovation * innovation / S > CHI2_1DOF_999:
-            self.counters.count('gnss_heading', False)
-            self.last_rejection = f'gnss heading gated out: innovation {math.degrees(innovation):.2f} deg'
-            return False
-        K = self.P[:, 2] / S
-        self.x += K * innovation
-        self.x[2] = math.remainder(self.x[2], 2.0 * math.pi)
-        I_KH = np.eye(4) - np.outer(K, H)
-        self.P = I_KH @ self.P @ I_KH.T + variance * np.outer(K, K)
-        self.counters.count('gnss_heading', True)
-        return True
+        H = np.zeros((1, N_STATES))
+        H[0, 2] = 1.0
+        return self._correct('gnss_heading', np.array([innovation]), H, np.array([[variance]]),
+                             self.params.gate_chi2_1d)
 
+    def update_fiveg_fix(self, xy, covariance_2x2, t_s=None) -> bool:
+        """Correct with a 5G network location fix of the modem antenna."""
+        p = self.params
+        innovation, H, R, _ = self._position('fiveg_fix', xy, covariance_2x2, p.fiveg_lever_arm_m, t_s)
+        return self._correct('fiveg_fix', innovation, H, R, p.gate_chi2, p.bias_bound_fiveg_m)
+
+    def update_fiveg_range(self, site_xyz, range_m, variance, t_s=None) -> bool:
+        """Correct with a time-of-arrival range from the modem antenna to a gNB site (x, y, z)."""
+        p = self.params
+        dx, dy, dyaw = self._motion_since(t_s)
+        arm = _arm(self.x[2], p.fiveg_lever_arm_m)
+        ue = self.x[:2] + arm - np.array([dx, dy]) - (arm - _arm(self.x[2] - dyaw, p.fiveg_lever_arm_m))
+        delta = ue - np.asarray(site_xyz[:2], dtype=float)
+        dz = p.fiveg_antenna_height_m - site_xyz[2]
+        predicted = math.sqrt(float(delta @ delta) + dz * dz)
+        if predicted < 1.0:
+            return False
+        u = delta / predicted                   # d(range)/d(x, y)
+        H = np.zeros((1, N_STATES))
+        H[0, 0], H[0, 1] = u
+        H[0, 2] = u @ np.array([-arm[1], arm[0]])
+        return self._correct('fiveg_range', np.array([range_m - predicted]), H, np.array([[variance]]),
+                             p.gate_chi2_1d, p.bias_bound_fiveg_m)
+
+    def admit_bias(self, bound_m):
+        """Before a more precise source takes over: the estimate may be off by the bias bound of the
+        source it rested on (correlated error averaged as if white), so widen P by it."""
+        self.P[0, 0] += bound_m ** 2
+        self.P[1, 1] += bound_m ** 2
+
+    def gnss_bias_bound(self, fix_type) -> float:
+        """Bias over-bound of a GNSS fix of this type [m] (inf for a type that is no fix)."""
+        p = self.params
+        return {FIX_RTK_FIXED: p.bias_bound_rtk_fixed_m, FIX_RTK_FLOAT: p.bias_bound_rtk_float_m,
+                FIX_SINGLE: p.bias_bound_single_m}.get(fix_type, math.inf)
+
+    @property
+    def gnss_fresh(self) -> bool:
+        return self.t_s is not None and self.t_s - self.last_gnss_s <= self.params.gnss_timeout_s
+
+    # ---- outputs ------------------------------------------------------------------------
     def pose_at(self, t_s, speed_mps, yaw_rate_radps):
         """(x, y, yaw) extrapolated to t_s without changing the filter."""
-        x, y, yaw, bias = self.x
+        x, y, yaw, bias, scale = self.x
         dt = max(0.0, t_s - self.t_s) if self.t_s is not None else 0.0
         w = yaw_rate_radps - bias
         yaw_mid = yaw + 0.5 * w * dt
-        return (x + speed_mps * math.cos(yaw_mid) * dt, y + speed_mps * math.sin(yaw_mid) * dt,
+        v = speed_mps * scale
+        return (x + v * math.cos(yaw_mid) * dt, y + v * math.sin(yaw_mid) * dt,
                 math.remainder(yaw + w * dt, 2.0 * math.pi))
 
     @property
@@ -200,3 +301,9 @@ class PoseEstimator:
     @property
     def yaw_std_rad(self) -> float:
         return math.sqrt(max(self.P[2, 2], 0.0))
+
+    @property
+    def protection_level_m(self) -> float:
+        """Bound on the horizontal position error at the configured integrity risk [m]."""
+        sigma_major = math.sqrt(max(float(np.linalg.eigvalsh(self.P[:2, :2]).max()), 0.0))
+        return self.params.integrity_sigmas * sigma_major + self.bias_bound_m

@@ -7,10 +7,14 @@ millimetre over a few kilometres, which UTM's scale factor (~0.9996 here) would 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 from pyproj import Transformer
+from pyproj.transformer import TransformerGroup
+
+VN2000_TM3_LANG_SON = 'EPSG:9215'      # VN-2000 / TM-3 107-15: Lạng Sơn's central meridian
+VN2000_HELMERT = 'VN-2000 to WGS 84 (2)'   # of the two published Helmert variants (0.7 m apart): this one
 
 
 @dataclass(frozen=True)
@@ -49,3 +53,18 @@ class MapDatum:
         x = np.asarray(x_m, dtype=float)
         z = np.zeros_like(x) if z_m is None else np.asarray(z_m, dtype=float)
         return self._to_enu.transform(x, np.asarray(y_m, dtype=float), z, direction='INVERSE')
+
+
+@lru_cache(maxsize=1)
+def _vn2000_transformer() -> Transformer:
+    """WGS 84 -> VN-2000 / TM-3 107-15 through the chosen Helmert variant, never a silent default."""
+    for t in TransformerGroup('EPSG:4326', VN2000_TM3_LANG_SON, always_xy=True).transformers:
+        if VN2000_HELMERT in t.description:
+            return t
+    raise RuntimeError(f'pyproj has no {VN2000_HELMERT} transformation to {VN2000_TM3_LANG_SON}')
+
+
+def to_vn2000_tm3(latitude_deg, longitude_deg):
+    """WGS 84 (lat, lon) -> VN-2000 / TM-3 107-15 (easting, northing) [m], for Vietnamese survey data."""
+    return _vn2000_transformer().transform(np.asarray(longitude_deg, dtype=float),
+                                           np.asarray(latitude_deg, dtype=float))

@@ -14,6 +14,8 @@ Schema (every feature has `properties.kind` and `properties.id`; coordinates are
   route_node       Point; role start|waypoint|crane_bay_stop|handover_stop
   route_edge       LineString from node `from` to node `to`; max_speed_mps
   route            geometry null; node_ids [..] (consecutive pairs must be route_edges)
+  gnss_outage_zone Polygon where the sky is blocked (canopies, crane portals); cause (text)
+  multipath_zone   Polygon where GNSS is reflected (stacks, cranes): RTK float and jumps; cause
 The collection's `properties` carry `datum` {latitude_deg, longitude_deg, height_m} (origin of the
 map frame) and `illustrative` (true: these maps are drawn for the pilot, not surveyed).
 """
@@ -30,12 +32,13 @@ from shapely.geometry import LineString, Point, Polygon, shape
 
 from .geodesy import MapDatum
 from .route import PathError, Route, validate_path
+from .sensors import GnssEnvironment
 
 KINDS = {
     'lane': 'LineString', 'yard': 'Polygon', 'crane_bay': 'Polygon',
     'customs_checkpoint': 'Polygon', 'border_line': 'LineString', 'handover_point': 'Point',
     'speed_zone': 'Polygon', 'route_node': 'Point', 'route_edge': 'LineString', 'route': None,
-    'stop_line': 'LineString',
+    'stop_line': 'LineString', 'gnss_outage_zone': 'Polygon', 'multipath_zone': 'Polygon',
 }
 REQUIRED_PROPS = {
     'lane': {'direction': str, 'index': int, 'driverless': bool, 'width_m': (int, float)},
@@ -89,6 +92,11 @@ class LaneMap:
     def of_kind(self, kind):
         return [f for f in self.features.values() if f.kind == kind]
 
+    def gnss_environment(self):
+        """The map's outage and multipath zones, for the simulator's GNSS model."""
+        return GnssEnvironment([f.geometry for f in self.of_kind('gnss_outage_zone')],
+                               [f.geometry for f in self.of_kind('multipath_zone')])
+
     @property
     def route_ids(self):
         return sorted(f.id for f in self.of_kind('route'))
@@ -132,6 +140,29 @@ class LaneMap:
         # zones apply wherever a resampled point lies, not only at the input vertices
         route.speed_limit_mps = np.minimum(route.speed_limit_mps, self.speed_limit_at(route.xy, np.inf))
         return route
+
+    def gnb_sites(self, path):
+        """5G gNB sites of this map from a sites file (YAML, WGS 84), as {id: (x, y, z)} in the map frame."""
+        import yaml
+        path = Path(path)
+        try:
+            doc = yaml.safe_load(path.read_text(encoding='utf-8'))
+        except (OSError, yaml.YAMLError) as exc:
+            raise MapError(f'{path}: cannot read gNB sites ({exc})') from None
+        entries = doc.get(self.source.stem) if isinstance(doc, dict) else None
+        if not isinstance(entries, dict) or not entries:
+            raise MapError(f"{path}: no gNB sites for map '{self.source.stem}'")
+        sites = {}
+        for site, e in entries.items():
+            try:
+                lat, lon, h = (float(e[k]) for k in ('latitude_deg', 'longitude_deg', 'height_m'))
+            except (KeyError, TypeError, ValueError):
+                raise MapError(f"{path}: {self.source.stem}.{site} needs latitude_deg, longitude_deg, height_m") from None
+            if not (math.isfinite(lat) and math.isfinite(lon) and math.isfinite(h)):
+                raise MapError(f'{path}: {self.source.stem}.{site} has non-finite coordinates')
+            x, y, z = self.datum.to_map(lat, lon, h)
+            sites[str(site)] = (float(x), float(y), float(z))
+        return sites
 
     def stop_pose(self, node_id):
         """(x, y) of a route node."""

@@ -10,7 +10,10 @@ Order of precedence (first that applies wins):
      margin short of it at comfortable deceleration (v = sqrt(2 a d), d less the distance covered
      while the drive answers); emergency braking when
      time-to-collision is short and comfortable braking can no longer make it
-  5. a zone speed limit sent by the fleet manager          -> a speed cap
+  5. localization integrity: a protection level above `stop_protection_level_m` holds the vehicle
+     (cap 0, service braking); above `slow_protection_level_m` it may only creep
+  6. a zone speed limit sent by the fleet manager          -> a speed cap
+NaN inputs count as the worst case (an unreadable heartbeat age is a lost heartbeat).
 """
 from __future__ import annotations
 
@@ -31,6 +34,9 @@ class SafetyParams:
     comfort_decel_mps2: float = doc(1.0, 'deceleration the speed caps are built for [m/s^2]')
     service_decel_mps2: float = doc(2.5, 'more than this needed -> emergency braking [m/s^2]')
     response_lag_s: float = doc(0.35, 'command-to-wheel lag the speed caps allow for [s]')
+    slow_protection_level_m: float = doc(0.5, 'protection level above which the vehicle creeps [m]')
+    integrity_slow_speed_mps: float = doc(2.0, 'creep speed while the protection level is high [m/s]')
+    stop_protection_level_m: float = doc(2.0, 'protection level above which the vehicle holds [m]')
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,7 @@ class SafetyInputs:
     closing_speed_mps: float = 0.0          # rate the obstacle range shrinks [m/s]
     lead_gap_m: float = math.inf            # front bumper to the rear of the vehicle ahead [m]
     zone_limit_mps: float = math.inf
+    protection_level_m: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -61,12 +68,18 @@ class SafetyMonitor:
         p = self.params
         if s.estop:
             return SafetyDecision(0.0, True, 'e-stop requested')
-        if s.heartbeat_age_s > p.heartbeat_timeout_s:
+        if not s.heartbeat_age_s <= p.heartbeat_timeout_s:            # NaN included
             age = 'never received' if math.isinf(s.heartbeat_age_s) else f'{s.heartbeat_age_s:.2f} s old'
             return SafetyDecision(0.0, True, f'fleet heartbeat lost ({age}, limit {p.heartbeat_timeout_s} s)')
         cap, reason = s.zone_limit_mps, 'zone speed limit' if math.isfinite(s.zone_limit_mps) else ''
+        if not s.protection_level_m <= p.stop_protection_level_m:
+            cap, reason = 0.0, f'holding: localization integrity lost (protection level {s.protection_level_m:.2f} m)'
+        elif s.protection_level_m > p.slow_protection_level_m and p.integrity_slow_speed_mps < cap:
+            cap, reason = p.integrity_slow_speed_mps, f'creeping: protection level {s.protection_level_m:.2f} m'
         for room, what in ((s.obstacle_range_m - p.obstacle_margin_m, 'obstacle'),
                            (s.lead_gap_m - p.min_gap_m, 'vehicle ahead')):
+            if math.isnan(room):
+                room = 0.0                                             # unreadable: assume it is close
             if not math.isfinite(room):
                 continue
             if room <= 0.0:

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .sensors import (GnssModel, GnssParams, ImuModel, ImuParams, OdometryModel, OdometryParams, RangeParams,
-                      RangeSensorModel)
+from .sensors import (FiveGModel, FiveGParams, GnssEnvironment, GnssModel, GnssParams, ImuModel, ImuParams,
+                      OdometryModel, OdometryParams, RangeParams, RangeSensorModel)
 from .vehicle_model import DriveCommand, VehicleModel, VehicleParams, VehicleState
 from .params import doc
 
@@ -24,6 +24,8 @@ class SimRates:
     imu_hz: float = doc(50.0, 'IMU rate [Hz]')
     ground_truth_hz: float = doc(50.0, 'ground-truth pose rate [Hz]')
     range_hz: float = doc(20.0, 'forward range sensor rate [Hz]')
+    fiveg_range_hz: float = doc(10.0, '5G time-of-arrival range rate [Hz]')
+    fiveg_fix_hz: float = doc(1.0, '5G network location fix rate [Hz]')
 
 
 @dataclass
@@ -36,6 +38,8 @@ class SimOutputs:
     odometry_speed_mps: object = None
     imu: object = None
     range_m: object = None            # forward range to the nearest obstacle (inf: none seen) [m]
+    fiveg_ranges: object = None
+    fiveg_fix: object = None
     ground_truth_due: bool = False
     clock_due: bool = False
 
@@ -51,17 +55,21 @@ class VehicleSimulator:
     odometry_params: OdometryParams = field(default_factory=OdometryParams)
     imu_params: ImuParams = field(default_factory=ImuParams)
     range_params: RangeParams = field(default_factory=RangeParams)
+    fiveg_params: FiveGParams = field(default_factory=FiveGParams)
+    gnb_sites: dict = field(default_factory=dict)     # gNB id -> (x, y) in the map frame [m]
+    gnss_environment: GnssEnvironment = field(default_factory=GnssEnvironment)
     obstacles: list = field(default_factory=list)     # discs (x, y, radius) in the map frame [m]
 
     def __post_init__(self):
         # one independent stream per sensor, all from the one seed
-        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(4)]
+        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(5)]
         self.dt_s = 1.0 / self.rates.physics_hz
         self.model = VehicleModel(self.vehicle, self.start, self.payload_kg, self.dt_s)
-        self.gnss = GnssModel(self.gnss_params, streams[0])
+        self.gnss = GnssModel(self.gnss_params, streams[0], self.gnss_environment)
         self.odometry = OdometryModel(self.odometry_params, streams[1])
         self.imu = ImuModel(self.imu_params, streams[2])
         self.range = RangeSensorModel(self.range_params, streams[3])
+        self.fiveg = FiveGModel(self.fiveg_params, self.gnb_sites, streams[4])
         self.step_count = 0
 
     @property
@@ -78,11 +86,15 @@ class VehicleSimulator:
         self.step_count += 1
         out = SimOutputs(self.t_s, truth)
         if self._due(self.rates.gnss_hz):
-            out.gnss = self.gnss.measure(truth, 1.0 / self.rates.gnss_hz)
+            out.gnss = self.gnss.measure(truth, 1.0 / self.rates.gnss_hz, out.t_s)
         if self._due(self.rates.odometry_hz):
             out.odometry_speed_mps = self.odometry.measure(truth)
         if self._due(self.rates.imu_hz):
             out.imu = self.imu.measure(truth)
+        if self.gnb_sites and self._due(self.rates.fiveg_range_hz):
+            out.fiveg_ranges = self.fiveg.ranges(truth, 1.0 / self.rates.fiveg_range_hz)
+        if self.gnb_sites and self._due(self.rates.fiveg_fix_hz):
+            out.fiveg_fix = self.fiveg.fix(truth, 1.0 / self.rates.fiveg_fix_hz)
         if self._due(self.rates.range_hz):
             out.range_m = self.range.measure(truth, self.obstacles)
         out.ground_truth_due = self._due(self.rates.ground_truth_hz)

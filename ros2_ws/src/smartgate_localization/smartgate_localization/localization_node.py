@@ -1,10 +1,12 @@
-"""Localization node: GNSS (fix and dual-antenna heading), wheel odometry and IMU in, the
-vehicle's pose in the map frame out.
+"""Localization node: GNSS (fix and dual-antenna heading), 5G NR positioning (network fixes and
+time-of-arrival ranges), wheel odometry and IMU in; the vehicle's pose in the map frame out.
 
-Thin by design: messages are checked and converted here, all estimation is the core's
-PoseEstimator. Publishes `localization/odometry` (map -> base_link, REP 105) at `publish_rate_hz`
-on simulated time, `localization/status` (mode, protection level, per-sensor counters) and
-/diagnostics; serves `from_ll` / `to_ll` between WGS 84 and the map frame.
+Thin by design: messages are checked and converted here, everything else is the core's Localizer
+(the same object the fleet-scale simulator and the benchmark feed). Publishes
+`localization/odometry` (map -> base_link, REP 105) at `publish_rate_hz` on simulated time,
+`localization/status` (mode, protection level, per-sensor counters) and /diagnostics; serves
+`from_ll` / `to_ll` between WGS 84 and the map frame.
+A rejected measurement is counted and logged (throttled) with the reason.
 """
 from __future__ import annotations
 
@@ -21,16 +23,16 @@ from smartgate_common import qos
 from smartgate_common.convert import all_finite, diagnostic, quaternion_to_yaw, to_seconds, yaw_to_quaternion
 from smartgate_common.node_main import run
 from smartgate_common.parameters import ConfigError, declare, declare_dataclass
-from smartgate_core.estimator import EstimatorParams, PoseEstimator
+from smartgate_core.estimator import EstimatorParams
 from smartgate_core.lane_map import MapError, load_map
-from smartgate_interfaces.msg import LocalizationStatus
+from smartgate_core.localizer import (MODE_DEAD_RECKONING, MODE_INITIALIZING, MODE_LOST, MODE_RADIO_AIDED,
+                                      Localizer, LocalizerParams)
+from smartgate_core.sensors import FIX_NONE, FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE
+from smartgate_interfaces.msg import LocalizationStatus, RadioRanges
 from smartgate_interfaces.srv import FromLL, ToLL
 
-FIX_MODES = {NavSatStatus.STATUS_GBAS_FIX: LocalizationStatus.MODE_RTK_FIXED,
-             NavSatStatus.STATUS_SBAS_FIX: LocalizationStatus.MODE_RTK_FLOAT,
-             NavSatStatus.STATUS_FIX: LocalizationStatus.MODE_GNSS_SINGLE}
-# 2-D Gaussian: P(error > k * sigma_major) = exp(-k^2 / 2) = 1e-7
-PROTECTION_SIGMAS = math.sqrt(-2.0 * math.log(1e-7))
+FIX_TYPES = {NavSatStatus.STATUS_GBAS_FIX: FIX_RTK_FIXED, NavSatStatus.STATUS_SBAS_FIX: FIX_RTK_FLOAT,
+             NavSatStatus.STATUS_FIX: FIX_SINGLE, NavSatStatus.STATUS_NO_FIX: FIX_NONE}
 
 
 class LocalizationNode(Node):
@@ -38,157 +40,117 @@ class LocalizationNode(Node):
         super().__init__('localization')
         map_file = declare(self, 'map_file', description='lane map GeoJSON whose datum defines the map frame',
                            required_type=str)
+        sites_file = declare(self, 'gnb_sites_file', description='5G gNB sites (YAML, WGS 84) per map',
+                             required_type=str)
         rate = declare(self, 'publish_rate_hz', 50.0, 'rate of localization/odometry [Hz, sim time]')
         self.status_every = declare(self, 'status_every_n', 5,
                                     'publish localization/status with every n-th pose (10 Hz at 50 Hz)')
-        self.gnss_timeout_s = declare(self, 'gnss_timeout_s', 1.0,
-                                      'without a usable fix for this long the mode is dead reckoning [s]')
-        self.lost_position_std_m = declare(self, 'lost_position_std_m', 0.5,
-                                           'position 1-sigma beyond which the pose is LOST [m]')
-        self.max_future_s = declare(self, 'max_future_stamp_s', 0.5,
-                                    'measurements stamped further ahead of the clock are rejected [s]')
-        self.estimator = PoseEstimator(declare_dataclass(self, 'estimator', EstimatorParams))
         if not 1.0 <= rate <= 500.0:
             raise ConfigError(f'publish_rate_hz must be within [1, 500], got {rate}')
         try:
-            self.datum = load_map(map_file).datum
+            lane_map = load_map(map_file)
+            sites = lane_map.gnb_sites(sites_file)
         except MapError as exc:
             raise ConfigError(str(exc)) from None
-
+        self.datum = lane_map.datum
+        self.loc = Localizer(declare_dataclass(self, 'localizer', LocalizerParams),
+                             declare_dataclass(self, 'estimator', EstimatorParams), sites)
         self._lock = threading.Lock()
-        self._speed = 0.0
-        self._yaw_rate = 0.0
-        self._ahrs_yaw = None
-        self._last_fix_s = -math.inf
-        self._fix_mode = LocalizationStatus.MODE_INITIALIZING
-        self._rejected = {'gnss': 0, 'gnss_heading': 0, 'odometry': 0, 'imu': 0}
-        self._last_status = None
         self._published = 0
+        self._last_status = None
+        self._initialized_logged = False
 
         self.pub_odom = self.create_publisher(Odometry, 'localization/odometry', qos.SENSOR)
         self.pub_status = self.create_publisher(LocalizationStatus, 'localization/status', qos.STATUS)
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', qos.STATUS)
         self.create_subscription(NavSatFix, 'gnss/fix', self._on_gnss, qos.SENSOR)
         self.create_subscription(Imu, 'gnss/heading', self._on_heading, qos.SENSOR)
+        self.create_subscription(NavSatFix, 'fiveg/fix', self._on_fiveg_fix, qos.SENSOR)
+        self.create_subscription(RadioRanges, 'fiveg/ranges', self._on_fiveg_ranges, qos.SENSOR)
         self.create_subscription(Odometry, 'odom/wheel', self._on_odometry, qos.SENSOR)
         self.create_subscription(Imu, 'imu/data', self._on_imu, qos.SENSOR)
         self.create_service(FromLL, 'from_ll', self._from_ll)
         self.create_service(ToLL, 'to_ll', self._to_ll)
         self.create_timer(1.0 / rate, self._publish)
         self.create_timer(1.0, self._publish_diagnostics)
+        self.get_logger().info(f'{len(sites)} gNB sites for {lane_map.source.name}')
 
-    # ---- inputs -------------------------------------------------------------------------
-    def _reject(self, sensor, why):
-        self._rejected[sensor] += 1
-        self.get_logger().warning(f'rejected {sensor} measurement: {why}', throttle_duration_sec=2.0)
-
-    def _stamp_ok(self, sensor, t_s):
-        now = self.get_clock().now().nanoseconds * 1e-9
-        if t_s > now + self.max_future_s:
-            self._reject(sensor, f'stamp {t_s:.3f} s lies {t_s - now:.3f} s in the future')
-            return False
-        if self.estimator.t_s is not None and t_s < self.estimator.t_s - 1.0:
-            self._reject(sensor, f'stamp {t_s:.3f} s is older than the filter time {self.estimator.t_s:.3f} s')
-            return False
-        return True
+    # ---- inputs: convert, hand to the core, log why when it refuses ----------------------
+    def _apply(self, call, *args):
+        with self._lock:
+            before = sum(self.loc.rejected.values()) + sum(self.loc.estimator.counters.rejected.values())
+            call(*args)
+            after = sum(self.loc.rejected.values()) + sum(self.loc.estimator.counters.rejected.values())
+            problem = self.loc.last_problem
+        if after > before:
+            self.get_logger().warning(problem, throttle_duration_sec=2.0)
 
     def _on_imu(self, msg):
-        t = to_seconds(msg.header.stamp)
-        w, q = msg.angular_velocity.z, msg.orientation
-        if not all_finite(w, q.x, q.y, q.z, q.w, t):
-            return self._reject('imu', 'non-finite field')
-        if not self._stamp_ok('imu', t):
-            return
-        with self._lock:
-            self._yaw_rate = w
-            self._ahrs_yaw = quaternion_to_yaw(q)
-            self.estimator.predict(t, self._speed, w)
-
-    def _on_heading(self, msg):
-        t, q = to_seconds(msg.header.stamp), msg.orientation
-        var = msg.orientation_covariance[8]
-        if not all_finite(q.x, q.y, q.z, q.w, var, t):
-            return self._reject('gnss_heading', 'non-finite field')
-        if not 0.0 < var < 1.0:
-            return self._reject('gnss_heading', f'yaw variance {var} is not in (0, 1) rad^2')
-        if not self._stamp_ok('gnss_heading', t):
-            return
-        with self._lock:
-            if self.estimator.initialized:
-                self.estimator.predict(t, self._speed, self._yaw_rate)
-                if not self.estimator.update_heading(quaternion_to_yaw(q), var, t):
-                    self.get_logger().warning(self.estimator.last_rejection, throttle_duration_sec=2.0)
+        q = msg.orientation
+        yaw = quaternion_to_yaw(q) if all_finite(q.x, q.y, q.z, q.w) else math.nan
+        self._apply(self.loc.imu, to_seconds(msg.header.stamp), msg.angular_velocity.z, yaw)
 
     def _on_odometry(self, msg):
-        v = msg.twist.twist.linear.x
-        if not all_finite(v) or abs(v) > 30.0:
-            return self._reject('odometry', f'speed {v} is not a plausible number')
-        with self._lock:
-            self._speed = v
+        self._apply(self.loc.odometry, to_seconds(msg.header.stamp), msg.twist.twist.linear.x)
+
+    def _map_fix(self, msg):
+        """(map xy, 2x2 covariance) of a NavSatFix, NaN when unusable (the core says why)."""
+        if not all_finite(msg.latitude, msg.longitude, msg.altitude) or \
+                msg.position_covariance_type == NavSatFix.COVARIANCE_TYPE_UNKNOWN:
+            return (math.nan, math.nan), np.full((2, 2), math.nan)
+        x, y, _ = self.datum.to_map(msg.latitude, msg.longitude, msg.altitude)
+        return (float(x), float(y)), np.asarray(msg.position_covariance, dtype=float).reshape(3, 3)[:2, :2]
 
     def _on_gnss(self, msg):
-        t = to_seconds(msg.header.stamp)
-        mode = FIX_MODES.get(msg.status.status)
-        if mode is None:
-            return self._reject('gnss', f'fix status {msg.status.status} is not a fix')
-        if not all_finite(msg.latitude, msg.longitude, msg.altitude, t, *msg.position_covariance):
-            return self._reject('gnss', 'non-finite field')
-        cov = np.asarray(msg.position_covariance, dtype=float).reshape(3, 3)[:2, :2]
-        if msg.position_covariance_type == NavSatFix.COVARIANCE_TYPE_UNKNOWN or \
-                np.linalg.eigvalsh(0.5 * (cov + cov.T)).min() <= 0.0:
-            return self._reject('gnss', 'position covariance unknown or not positive definite')
-        if not self._stamp_ok('gnss', t):
+        fix_type = FIX_TYPES.get(msg.status.status, f'unknown status {msg.status.status}')
+        xy, cov = self._map_fix(msg) if fix_type != FIX_NONE else ((math.nan, math.nan), np.eye(2))
+        self._apply(self.loc.gnss, to_seconds(msg.header.stamp), fix_type, xy, cov)
+
+    def _on_heading(self, msg):
+        q = msg.orientation
+        yaw = quaternion_to_yaw(q) if all_finite(q.x, q.y, q.z, q.w) else math.nan
+        self._apply(self.loc.gnss_heading, to_seconds(msg.header.stamp), yaw, msg.orientation_covariance[8])
+
+    def _on_fiveg_fix(self, msg):
+        xy, cov = self._map_fix(msg)
+        self._apply(self.loc.fiveg_fix, to_seconds(msg.header.stamp), xy, cov)
+
+    def _on_fiveg_ranges(self, msg):
+        if len(msg.gnb_ids) != len(msg.ranges_m):
+            with self._lock:
+                self.loc.reject('fiveg_range', f'{len(msg.gnb_ids)} ids but {len(msg.ranges_m)} ranges')
+            self.get_logger().warning(self.loc.last_problem, throttle_duration_sec=2.0)
             return
-        x, y, _ = self.datum.to_map(msg.latitude, msg.longitude, msg.altitude)
-        with self._lock:
-            if not self.estimator.initialized:
-                if self._ahrs_yaw is None:
-                    return                       # wait for a first IMU sample to seed the heading
-                self.estimator.initialize(t, (float(x), float(y)), self._ahrs_yaw, math.sqrt(cov[0, 0]))
-                bx, by, byaw = self.estimator.x[:3]
-                self.get_logger().info(f'initialized: base_link at ({bx:.2f}, {by:.2f}) m, '
-                                       f'yaw {math.degrees(byaw):.1f} deg')
-            else:
-                self.estimator.predict(t, self._speed, self._yaw_rate)
-                if not self.estimator.update_gnss((float(x), float(y)), cov, t):
-                    self.get_logger().warning(self.estimator.last_rejection, throttle_duration_sec=2.0)
-                    return
-            self._last_fix_s, self._fix_mode = t, mode
+        self._apply(self.loc.fiveg_ranges, to_seconds(msg.header.stamp), list(msg.gnb_ids),
+                    list(msg.ranges_m), msg.sigma_m)
 
     # ---- outputs ------------------------------------------------------------------------
-    def _mode(self, now_s, position_std):
-        if not self.estimator.initialized:
-            return LocalizationStatus.MODE_INITIALIZING
-        if position_std > self.lost_position_std_m:
-            return LocalizationStatus.MODE_LOST
-        if now_s - self._last_fix_s > self.gnss_timeout_s:
-            return LocalizationStatus.MODE_DEAD_RECKONING
-        return self._fix_mode
-
     def _publish(self):
         now = self.get_clock().now()
-        now_s = now.nanoseconds * 1e-9
         with self._lock:
-            if not self.estimator.initialized:
-                status = LocalizationStatus(mode=LocalizationStatus.MODE_INITIALIZING)
+            est = self.loc.estimator
+            mode = self.loc.mode()
+            if mode == MODE_INITIALIZING:
+                status = LocalizationStatus(mode=mode)
                 status.header.stamp = now.to_msg()
                 self.pub_status.publish(status)
                 return
-            x, y, yaw = self.estimator.pose_at(now_s, self._speed, self._yaw_rate)
-            P = self.estimator.P.copy()
-            speed, yaw_rate = self._speed, self._yaw_rate - self.estimator.x[3]
-            used = dict(self.estimator.counters.used)
-            rejected = dict(self._rejected)
-            for sensor, n in self.estimator.counters.rejected.items():
-                rejected[sensor] += n
+            x, y, yaw = est.pose_at(now.nanoseconds * 1e-9, self.loc.speed_mps, self.loc.yaw_rate_radps)
+            P = est.P.copy()
+            speed, yaw_rate = self.loc.speed_mps * est.x[4], self.loc.yaw_rate_radps - est.x[3]
+            pl = est.protection_level_m
+            counters = self.loc.counters()
+        if not self._initialized_logged:
+            self._initialized_logged = True
+            self.get_logger().info(f'initialized: base_link at ({x:.2f}, {y:.2f}) m, yaw {math.degrees(yaw):.1f} deg')
         odom = Odometry()
         odom.header.stamp, odom.header.frame_id, odom.child_frame_id = now.to_msg(), 'map', 'base_link'
         odom.pose.pose.position.x, odom.pose.pose.position.y = x, y
         odom.pose.pose.orientation = yaw_to_quaternion(yaw)
         cov = [0.0] * 36
-        cov[0], cov[1], cov[6], cov[7] = P[0, 0], P[0, 1], P[1, 0], P[1, 1]
-        cov[5], cov[30], cov[35] = P[0, 2], P[2, 0], P[2, 2]
-        cov[11], cov[31] = P[1, 2], P[2, 1]
+        for (i, j), k in {(0, 0): 0, (0, 1): 1, (1, 0): 6, (1, 1): 7, (0, 2): 5, (2, 0): 30, (1, 2): 11,
+                          (2, 1): 31, (2, 2): 35}.items():
+            cov[k] = float(P[i, j])
         cov[14] = cov[21] = cov[28] = 1e6                 # z, roll, pitch: not estimated
         odom.pose.covariance = cov
         odom.twist.twist.linear.x, odom.twist.twist.angular.z = speed, yaw_rate
@@ -196,15 +158,13 @@ class LocalizationNode(Node):
         self._published += 1
         if self._published % max(1, self.status_every):
             return
-        position_std = math.sqrt(max(P[0, 0] + P[1, 1], 0.0))
-        sigma_major = math.sqrt(max(np.linalg.eigvalsh(P[:2, :2]).max(), 0.0))
-        status = LocalizationStatus(mode=self._mode(now_s, position_std),
-                                    protection_level_m=PROTECTION_SIGMAS * sigma_major,
-                                    position_std_m=position_std, heading_std_rad=math.sqrt(max(P[2, 2], 0.0)))
+        status = LocalizationStatus(mode=mode, protection_level_m=pl,
+                                    position_std_m=math.sqrt(max(P[0, 0] + P[1, 1], 0.0)),
+                                    heading_std_rad=math.sqrt(max(P[2, 2], 0.0)))
         status.header.stamp = now.to_msg()
-        status.sensors = list(rejected)
-        status.measurements_used = [used.get(k, 0) for k in rejected]
-        status.measurements_rejected = list(rejected.values())
+        status.sensors = list(counters)
+        status.measurements_used = [used for used, _ in counters.values()]
+        status.measurements_rejected = [rejected for _, rejected in counters.values()]
         self.pub_status.publish(status)
         self._last_status = status
 
@@ -213,9 +173,8 @@ class LocalizationNode(Node):
         if status is None:
             level, message, values = DiagnosticStatus.WARN, 'waiting for a first GNSS fix and IMU sample', {}
         else:
-            level = {LocalizationStatus.MODE_LOST: DiagnosticStatus.ERROR,
-                     LocalizationStatus.MODE_INITIALIZING: DiagnosticStatus.WARN,
-                     LocalizationStatus.MODE_DEAD_RECKONING: DiagnosticStatus.WARN}.get(status.mode, DiagnosticStatus.OK)
+            level = {MODE_LOST: DiagnosticStatus.ERROR, MODE_DEAD_RECKONING: DiagnosticStatus.WARN,
+                     MODE_RADIO_AIDED: DiagnosticStatus.WARN}.get(status.mode, DiagnosticStatus.OK)
             message = f'mode {status.mode}, protection level {status.protection_level_m:.3f} m'
             values = {'position_std_m': f'{status.position_std_m:.4f}',
                       **{f'{s}_used': u for s, u in zip(status.sensors, status.measurements_used)},

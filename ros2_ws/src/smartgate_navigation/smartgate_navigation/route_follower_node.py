@@ -4,7 +4,7 @@ Drives the vehicle along a route of the lane map (by id) or an explicit path, at
 `control_rate_hz` on simulated time, publishing `cmd_drive`. Every goal is accepted and then
 checked, so a bad goal ends at once with an error code and a message in its result (the vehicle
 does not move). A new goal preempts the running one. Without a fresh pose, or when localization
-reports LOST, the vehicle is stopped and the goal aborted. Between goals the vehicle is held.
+reports LOST, the vehicle is stopped and the goal aborted; a high protection level slows it. Between goals the vehicle is held.
 
 Safety (core SafetyMonitor, every control period): e-stop (`estop`, `/fleet/estop`), loss of the
 fleet manager's heartbeat (`/fleet/heartbeat`), an obstacle on the forward range sensor
@@ -72,8 +72,6 @@ class RouteFollowerNode(Node):
         rate = declare(self, 'control_rate_hz', 20.0, 'controller rate [Hz, sim time]')
         self.pose_timeout_s = declare(self, 'pose_timeout_s', 0.5,
                                       'stop when the newest pose is older than this [s, sim]')
-        self.max_protection_level_m = declare(self, 'max_protection_level_m', 0.5,
-                                              'stop when localization protection level exceeds this [m]')
         self.feedback_period_s = declare(self, 'feedback_period_s', 0.5, 'action feedback period [s, sim]')
         self.goal_timeout_s = declare(self, 'goal_timeout_s', 1800.0, 'abort a goal running longer [s, sim]')
         self.stop_decel_mps2 = declare(self, 'controlled_stop_decel_mps2', 1.5,
@@ -189,8 +187,10 @@ class RouteFollowerNode(Node):
         if now_s - range_t > 1.0:                     # a silent sensor sees nothing: say so, do not guess
             range_m, closing = math.inf, 0.0
         heartbeat_age = now_s - self._heartbeat_s if self.require_heartbeat else 0.0
+        status = self._loc_status
+        protection_level = status.protection_level_m if status is not None else math.inf
         return self.monitor.assess(SafetyInputs(speed, heartbeat_age, any(self._estop.values()),
-                                                range_m, closing, math.inf, zone_limit))
+                                                range_m, closing, math.inf, zone_limit, protection_level))
 
     def _now_s(self):
         return self.get_clock().now().nanoseconds * 1e-9
@@ -204,9 +204,6 @@ class RouteFollowerNode(Node):
         status = self._loc_status
         if status is not None and status.mode == LocalizationStatus.MODE_LOST:
             return 'localization reports LOST'
-        if status is not None and status.protection_level_m > self.max_protection_level_m:
-            return (f'protection level {status.protection_level_m:.2f} m exceeds '
-                    f'{self.max_protection_level_m} m')
         return ''
 
     # ---- control loop -------------------------------------------------------------------

@@ -32,12 +32,16 @@ from smartgate_common.node_main import run
 from smartgate_common.convert import all_finite, diagnostic, to_seconds, to_time, yaw_to_quaternion
 from smartgate_common.parameters import ConfigError, declare, declare_dataclass
 from smartgate_core.lane_map import MapError, load_map
-from smartgate_core.sensors import GnssParams, ImuParams, OdometryParams, RangeParams
+from smartgate_core.sensors import FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE, FiveGParams, GnssParams, ImuParams, \
+    OdometryParams, RangeParams
 from smartgate_core.simulation import SimRates, VehicleSimulator
 from smartgate_core.vehicle_model import DriveCommand, VehicleParams, VehicleState
 from smartgate_interfaces.msg import DriveCommand as DriveCommandMsg
+from smartgate_interfaces.msg import RadioRanges
 
 ANTENNA_HEIGHT_M = 4.5   # GNSS antenna above the ground (urdf gnss_joint) [m]
+NAVSAT_STATUS = {FIX_RTK_FIXED: NavSatStatus.STATUS_GBAS_FIX, FIX_RTK_FLOAT: NavSatStatus.STATUS_SBAS_FIX,
+                 FIX_SINGLE: NavSatStatus.STATUS_FIX}       # the convention localization reads back
 MAX_CATCH_UP_S = 0.02   # wall time the physics loop may run behind schedule before it re-bases [s]
 
 
@@ -65,6 +69,9 @@ class VehicleSimNode(Node):
         odom = declare_dataclass(self, 'odometry', OdometryParams)
         imu = declare_dataclass(self, 'imu', ImuParams)
         self.range_params = declare_dataclass(self, 'range', RangeParams)
+        fiveg = declare_dataclass(self, 'fiveg', FiveGParams)
+        sites_file = declare(self, 'gnb_sites_file', description='5G gNB sites (YAML, WGS 84) per map',
+                             required_type=str)
         self.obstacle_radius_m = declare(self, 'obstacle_radius_m', 1.0,
                                          'radius of the obstacles placed on /sim/obstacles [m]')
         if not 0.05 <= self.rtf <= 20.0:
@@ -73,6 +80,7 @@ class VehicleSimNode(Node):
             raise ConfigError(f'payload_kg must be within [0, 80000], got {payload}')
         try:
             lane_map = load_map(map_file)
+            sites = lane_map.gnb_sites(sites_file)
         except MapError as exc:
             raise ConfigError(str(exc)) from None
         node = lane_map.features.get(start_node)
@@ -81,7 +89,8 @@ class VehicleSimNode(Node):
         self.datum = lane_map.datum
         heading = self._start_heading(lane_map, start_node)
         start = VehicleState(node.geometry.x, node.geometry.y, heading)
-        self.sim = VehicleSimulator(vehicle, start, seed, payload, rates, gnss, odom, imu, self.range_params)
+        self.sim = VehicleSimulator(vehicle, start, seed, payload, rates, gnss, odom, imu, self.range_params,
+                                    fiveg, sites, lane_map.gnss_environment())
 
         self.pub_clock = self.create_publisher(Clock, '/clock', qos.CLOCK)
         self.pub_gnss = self.create_publisher(NavSatFix, 'gnss/fix', qos.SENSOR)
@@ -90,6 +99,8 @@ class VehicleSimNode(Node):
         self.pub_imu = self.create_publisher(Imu, 'imu/data', qos.SENSOR)
         self.pub_truth = self.create_publisher(Odometry, 'ground_truth/odom', qos.SENSOR)
         self.pub_range = self.create_publisher(Range, 'range/front', qos.SENSOR)
+        self.pub_fiveg_fix = self.create_publisher(NavSatFix, 'fiveg/fix', qos.SENSOR)
+        self.pub_fiveg_ranges = self.create_publisher(RadioRanges, 'fiveg/ranges', qos.SENSOR)
         self.pub_markers = self.create_publisher(MarkerArray, 'vehicle/markers', qos.STATUS)
         self.pub_diag = self.create_publisher(DiagnosticArray, '/diagnostics', qos.STATUS)
         self.create_subscription(DriveCommandMsg, 'cmd_drive', self._on_command, qos.COMMAND)
@@ -184,22 +195,16 @@ class VehicleSimNode(Node):
             self.pub_clock.publish(Clock(clock=stamp))
         truth = out.truth
         if out.gnss is not None:
-            lat, lon, h = self.datum.to_geographic(out.gnss.x_m, out.gnss.y_m, ANTENNA_HEIGHT_M)
-            fix = NavSatFix()
-            fix.header.stamp, fix.header.frame_id = stamp, 'gnss_link'
-            fix.status.status, fix.status.service = NavSatStatus.STATUS_GBAS_FIX, NavSatStatus.SERVICE_GPS
-            fix.latitude, fix.longitude, fix.altitude = float(lat), float(lon), float(h)
-            var = out.gnss.sigma_m ** 2
-            fix.position_covariance = [var, 0.0, 0.0, 0.0, var, 0.0, 0.0, 0.0, 4.0 * var]
-            fix.position_covariance_type = NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN
-            self.pub_gnss.publish(fix)
-            # dual-antenna heading as orientation-only Imu (angular_velocity/linear_acceleration unknown: -1)
-            heading = Imu()
-            heading.header.stamp, heading.header.frame_id = stamp, 'gnss_link'
-            heading.orientation = yaw_to_quaternion(out.gnss.heading_rad)
-            heading.orientation_covariance = [1e6, 0.0, 0.0, 0.0, 1e6, 0.0, 0.0, 0.0, out.gnss.heading_sigma_rad ** 2]
-            heading.angular_velocity_covariance[0] = heading.linear_acceleration_covariance[0] = -1.0
-            self.pub_heading.publish(heading)
+            self._publish_gnss(out.gnss, stamp)
+        if out.fiveg_fix is not None:
+            self.pub_fiveg_fix.publish(self._navsat(out.fiveg_fix.x_m, out.fiveg_fix.y_m, out.fiveg_fix.sigma_m,
+                                                    NavSatStatus.STATUS_FIX, stamp, 'fiveg_link',
+                                                    self.sim.fiveg_params.antenna_height_m))
+        if out.fiveg_ranges is not None:
+            r = out.fiveg_ranges
+            msg = RadioRanges(gnb_ids=list(r.site_ids), ranges_m=[float(v) for v in r.ranges_m], sigma_m=r.sigma_m)
+            msg.header.stamp, msg.header.frame_id = stamp, 'fiveg_link'
+            self.pub_fiveg_ranges.publish(msg)
         if out.odometry_speed_mps is not None:
             odom = Odometry()
             odom.header.stamp, odom.header.frame_id, odom.child_frame_id = stamp, 'odom', 'base_link'
@@ -228,6 +233,33 @@ class VehicleSimNode(Node):
         if self.sim.step_count % every_s == 0:
             self.pub_markers.publish(self._markers(truth, stamp))
             self._publish_diagnostics(stamp, stale)
+
+    def _navsat(self, x_m, y_m, sigma_m, status, stamp, frame, height_m):
+        fix = NavSatFix()
+        fix.header.stamp, fix.header.frame_id = stamp, frame
+        fix.status.status, fix.status.service = status, NavSatStatus.SERVICE_GPS
+        if status == NavSatStatus.STATUS_NO_FIX:
+            fix.latitude = fix.longitude = fix.altitude = math.nan
+            fix.position_covariance_type = NavSatFix.COVARIANCE_TYPE_UNKNOWN
+            return fix
+        lat, lon, h = self.datum.to_geographic(x_m, y_m, height_m)
+        fix.latitude, fix.longitude, fix.altitude = float(lat), float(lon), float(h)
+        var = sigma_m ** 2
+        fix.position_covariance = [var, 0.0, 0.0, 0.0, var, 0.0, 0.0, 0.0, 4.0 * var]
+        fix.position_covariance_type = NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN
+        return fix
+
+    def _publish_gnss(self, g, stamp):
+        status = NAVSAT_STATUS.get(g.fix_type, NavSatStatus.STATUS_NO_FIX)
+        self.pub_gnss.publish(self._navsat(g.x_m, g.y_m, g.sigma_m, status, stamp, 'gnss_link', ANTENNA_HEIGHT_M))
+        if math.isfinite(g.heading_rad):
+            # dual-antenna heading as orientation-only Imu (angular_velocity/linear_acceleration unknown: -1)
+            heading = Imu()
+            heading.header.stamp, heading.header.frame_id = stamp, 'gnss_link'
+            heading.orientation = yaw_to_quaternion(g.heading_rad)
+            heading.orientation_covariance = [1e6, 0.0, 0.0, 0.0, 1e6, 0.0, 0.0, 0.0, g.heading_sigma_rad ** 2]
+            heading.angular_velocity_covariance[0] = heading.linear_acceleration_covariance[0] = -1.0
+            self.pub_heading.publish(heading)
 
     def _truth_msg(self, truth: VehicleState, stamp):
         msg = Odometry()
