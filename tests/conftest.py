@@ -121,5 +121,5 @@ def wait_for(predicate, timeout_s, what, group=None):
         if group is not None:
             group.check()
         if time.monotonic() > deadline:
-            pytest.fail(f'timed out after {timeout_s} s waiting for {what}')
+            pytest.fail(f'timed out after {timeout_s} s waiting for {what() if callable(what) else what}')
         time.sleep(0.05)

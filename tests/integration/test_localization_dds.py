@@ -46,8 +46,10 @@ def test_localization_publishes_pose_status_and_converts_coordinates(nodes, ros)
     st = status[-1]
     assert 0.0 < st.protection_level_m < 0.5
     used = dict(zip(st.sensors, st.measurements_used))
-    assert used['gnss'] > 5 and used['gnss_heading'] > 5
-    assert sum(st.measurements_rejected) == 0
+    assert used['gnss'] > 5 and used['gnss_heading'] > 5 and used['imu'] > 50 and used['odometry'] > 50
+    assert used['fiveg_range'] > 5 and used['fiveg_fix'] >= 1
+    rejected = dict(zip(st.sensors, st.measurements_rejected))
+    assert rejected['gnss'] == 0 and rejected['imu'] == 0     # only 5G ranges out of line of sight are refused
 
     # FromLL / ToLL round trip through the services
     to_ll = ros.node.create_client(ToLL, '/igv_t/to_ll')

@@ -28,10 +28,19 @@ def bring_up(nodes, ros, rtf=2.0):
     state = ros.collect(VehicleState, '/igv_t/vehicle/state', qos.STATUS)
     client = ActionClient(ros.node, FollowRoute, '/igv_t/follow_route')
     ros.heartbeat = ros.start_heartbeat()
-    wait_for(lambda: client.server_is_ready() and truth and status and status[-1].mode == LocalizationStatus.MODE_RTK_FIXED
-             and state and not state[-1].safety_reason,
-             40.0, 'the action server, ground truth, localization and a ready route follower', nodes.group)
+    wait_stack_ready(nodes, client, truth, status, state)
     return client, truth
+
+
+def wait_stack_ready(nodes, client, truth, status, state, timeout_s=60.0):
+    """Each condition in turn, so a timeout says which one (and why the follower is not ready)."""
+    wait_for(client.server_is_ready, timeout_s, 'the follow_route action server', nodes.group)
+    wait_for(lambda: truth, timeout_s, 'ground truth', nodes.group)
+    wait_for(lambda: status and status[-1].mode == LocalizationStatus.MODE_RTK_FIXED, timeout_s,
+             'an RTK-fixed localization status', nodes.group)
+    wait_for(lambda: state and not state[-1].safety_reason, timeout_s,
+             lambda: 'a ready route follower (last reason: '
+                     f"{state[-1].safety_reason if state else 'no vehicle/state'})", nodes.group)
 
 
 def send(client, group, feedback=None, **goal):

@@ -77,8 +77,9 @@ def test_converges_within_2cm_after_20s_of_straight_driving():
 @pytest.mark.parametrize('seed', [0, 2, 3])
 def test_filter_error_is_millimetres_without_correlated_sensor_errors(seed):
     """The filter itself is precise: without the GNSS's slow wander (which it cannot tell from motion) and
-    the wheel-scale bias, it holds the pose within 1 cm for any seed."""
-    drive = Drive(seed, gnss_params=GnssParams(walk_sigma_m=0.0), odometry_params=OdometryParams(scale_error=0.0))
+    the wheel-scale bias and slip, it holds the pose within 1 cm for any seed."""
+    drive = Drive(seed, gnss_params=GnssParams(walk_sigma_m=0.0),
+                  odometry_params=OdometryParams(scale_error=0.0, slip_rate_hz=0.0))
     log = drive.run(20.0)
     assert log[log[:, 0] >= 10.0, 1].max() < 0.01
 
@@ -164,6 +165,7 @@ def test_predict_integrates_speed_and_bias_corrected_yaw_rate():
     p_before = est.P.copy()
     est.predict(0.5, 2.0, 0.01)                  # a stale time is ignored
     assert est.x[0] == pytest.approx(2.0) and np.array_equal(est.P, p_before)
-    # driving east 2 m with 0.05 rad of yaw uncertainty adds ~(2 * 0.05)^2 = 0.01 m^2 across the track
-    assert est.P[1, 1] - est.P[0, 0] == pytest.approx(0.01, rel=0.05)
-    assert est.P[1, 2] == pytest.approx(2.0 * 0.05 ** 2, rel=0.05)
+    # the start was an antenna fix 9.5 m ahead: a yaw error e put base_link -9.5 e across the track;
+    # driving 2 m east adds +2 e, so across-track variance is (9.5 - 2)^2 * 0.05^2 = 0.1406 m^2
+    assert est.P[1, 1] - est.P[0, 0] == pytest.approx((9.5 - 2.0) ** 2 * 0.05 ** 2, rel=0.05)
+    assert est.P[1, 2] == pytest.approx((2.0 - 9.5) * 0.05 ** 2, rel=0.05)

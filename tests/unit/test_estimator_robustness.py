@@ -140,12 +140,13 @@ def test_latency_compensation_while_turning():
 
 
 def test_late_fixes_after_a_correction_are_all_accepted():
-    """Started 0.3 m off (inside the initial covariance), every fix 0.1 s late and exact: each fix is
-    consistent with the truth, so none may be rejected and the error is gone after a few fixes."""
+    """Started with a yaw error that puts base_link 0.3 m off across the track through the lever arm
+    (inside the initial covariance), every fix 0.1 s late and exact: each fix is consistent with the
+    truth, so none may be rejected and the error is gone after a few fixes."""
     path = Track(speed_mps=8.0)
     est = PoseEstimator(PARAMS)
     ax, ay = path.antenna(0.0)
-    est.initialize(0.0, (ax + 0.3, ay), path.yaw(0.0), FIX_SIGMA_M)
+    est.initialize(0.0, (ax, ay), path.yaw(0.0) + 0.3 / ARM_M, FIX_SIGMA_M)
     errors = []
     for k in range(1, 101):
         t = k * PREDICT_DT_S

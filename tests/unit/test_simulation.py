@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from smartgate_core.sensors import FIX_RTK_FIXED
+from smartgate_core.sensors import OdometryParams
 from smartgate_core.simulation import SimRates, VehicleSimulator
 from smartgate_core.vehicle_model import DriveCommand, VehicleParams, VehicleState
 
@@ -70,8 +71,24 @@ def test_gnss_reports_the_antenna_9_5m_ahead_with_rtk_accuracy():
     assert max(np.abs(heading_errors)) < 0.01
 
 
+def test_slip_episodes_read_fast_for_a_while():
+    """With slip every few seconds, some readings are 1-4 % fast beyond the scale error and noise."""
+    sim = VehicleSimulator(VehicleParams(), VehicleState(), seed=4,
+                           odometry_params=OdometryParams(slip_rate_hz=0.5, speed_sigma_mps=0.0))
+    excess = []
+    for _ in range(3000):
+        out = sim.step(DriveCommand(5.0))
+        if out.odometry_speed_mps is not None and out.truth.speed_mps > 4.9:
+            excess.append(out.odometry_speed_mps / out.truth.speed_mps - 1.002)
+    excess = np.asarray(excess)
+    assert 0.1 < np.mean(excess > 0.005) < 0.9
+    assert excess.max() <= 0.04 + 1e-9 and excess.min() >= -1e-9
+
+
 def test_odometry_reads_zero_at_standstill_and_speed_when_moving():
-    sim = VehicleSimulator(VehicleParams(), VehicleState(), seed=4)
+    """Scale error and white noise, with slip episodes switched off (they have their own test)."""
+    sim = VehicleSimulator(VehicleParams(), VehicleState(), seed=4,
+                           odometry_params=OdometryParams(slip_rate_hz=0.0))
     still = [sim.step(DriveCommand(0.0)).odometry_speed_mps for _ in range(100)]
     assert all(v in (None, 0.0) for v in still)
     moving = []

@@ -54,6 +54,9 @@ def build_parser():
                        help='route: fixed-route driving; localization: GNSS + 5G localization with integrity')
     bench.add_argument('--json', type=Path, help='write the figures here')
     bench.add_argument('--seeds', type=int, default=6, help='seeded drives per route or scenario (default 6)')
+    vn2000 = sub.add_parser('to-vn2000', help='WGS 84 latitude/longitude -> VN-2000 / TM-3 107-15 (EPSG:9215)')
+    vn2000.add_argument('latitude_deg', type=float)
+    vn2000.add_argument('longitude_deg', type=float)
     routes = sub.add_parser('routes', help='list the routes of a lane map')
     routes.add_argument('--map', type=Path, default=None, help='default maps/moc_1119_1120.geojson')
     return parser
@@ -67,7 +70,7 @@ def main(argv=None):
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         return {'demo': _demo, 'stack': _demo, 'check-map': _check_map, 'routes': _routes,
-                'bench': _bench}[args.command](args)
+                'bench': _bench, 'to-vn2000': _to_vn2000}[args.command](args)
     except KeyboardInterrupt:
         print('interrupted: stack stopped', file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -88,6 +91,18 @@ def _bench(args):
     if args.json:
         args.json.write_text(text + '\n')
     print(text)
+    return EXIT_OK
+
+
+def _to_vn2000(args):
+    import math
+    from smartgate_core.geodesy import VN2000_HELMERT, VN2000_TM3_LANG_SON, to_vn2000_tm3
+    lat, lon = args.latitude_deg, args.longitude_deg
+    if not (math.isfinite(lat) and math.isfinite(lon) and abs(lat) <= 90.0 and abs(lon) <= 180.0):
+        print(f'error: latitude {lat} / longitude {lon} out of range', file=sys.stderr)
+        return EXIT_BAD_INPUT
+    easting, northing = to_vn2000_tm3(lat, lon)
+    print(f'{VN2000_TM3_LANG_SON} ({VN2000_HELMERT}): E {float(easting):.3f} m  N {float(northing):.3f} m')
     return EXIT_OK
 
 

@@ -17,6 +17,9 @@ STATUS = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=10, reliability=Relia
 # Things that rarely change and late joiners need (maps, routes): latched.
 LATCHED = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
+# Latched settings that come one item per message (zone speed limits): late joiners get all of them.
+LATCHED_LIST = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=100, reliability=ReliabilityPolicy.RELIABLE,
+                          durability=DurabilityPolicy.TRANSIENT_LOCAL)
 # /clock, as rclpy's time source subscribes it.
 CLOCK = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1, reliability=ReliabilityPolicy.BEST_EFFORT,
                    durability=DurabilityPolicy.VOLATILE)

@@ -41,6 +41,7 @@ class EstimatorParams:
     fiveg_lever_arm_m: tuple = doc((4.5, 0.0), '5G modem antenna in base_link [m]')
     fiveg_antenna_height_m: float = doc(3.0, '5G modem antenna above the ground (the map datum height) [m]')
     speed_sigma_mps: float = doc(0.02, 'wheel-speed noise [m/s]')
+    speed_relative_sigma: float = doc(0.02, 'wheel-speed error growing with speed (slip, tyre load) [fraction]')
     gyro_sigma_radps: float = doc(0.0006, 'yaw-rate noise per sample [rad/s]')
     gyro_bias_walk_radps2: float = doc(1e-5, 'gyro bias random walk [rad/s/sqrt(s)]')
     scale_walk: float = doc(1e-5, 'odometry scale random walk [1/sqrt(s)]')
@@ -49,7 +50,7 @@ class EstimatorParams:
     initial_scale_sigma: float = doc(0.01, 'initial odometry scale uncertainty [fraction]')
     gate_chi2: float = doc(CHI2_2DOF_999, 'Mahalanobis gate on 2-D innovations (chi-square, 2 dof)')
     gate_chi2_1d: float = doc(CHI2_1DOF_999, 'Mahalanobis gate on scalar innovations (chi-square, 1 dof)')
-    reanchor_after: int = doc(50, 'consecutive rejected GNSS fixes, agreeing with each other, that re-anchor')
+    reanchor_after: int = doc(15, 'consecutive rejected RTK-fixed fixes, agreeing with each other, that re-anchor')
     history_s: float = doc(2.0, 'filter states kept to move late measurements to the filter time [s]')
     integrity_sigmas: float = doc(5.68, 'k of the protection level: P(error > k sigma) = 1e-7 in 2-D')
     bias_bound_rtk_fixed_m: float = doc(0.03, 'bias over-bound of RTK-fixed positions [m]')
@@ -96,12 +97,16 @@ class PoseEstimator:
     def initialize(self, t_s, antenna_xy, yaw_rad, position_sigma_m, bias_bound_m=None):
         """Start from a GNSS antenna fix and a coarse yaw (AHRS)."""
         p = self.params
-        base = np.asarray(antenna_xy, dtype=float) - _arm(yaw_rad, p.lever_arm_m)
+        yaw_rad = math.remainder(yaw_rad, 2.0 * math.pi)
+        arm = _arm(yaw_rad, p.lever_arm_m)
+        base = np.asarray(antenna_xy, dtype=float) - arm
         self.x[:] = [base[0], base[1], yaw_rad, 0.0, 1.0]
-        arm = math.hypot(*p.lever_arm_m) * p.initial_yaw_sigma_rad
-        pos_var = position_sigma_m ** 2 + arm ** 2
-        self.P = np.diag([pos_var, pos_var, p.initial_yaw_sigma_rad ** 2, p.initial_bias_sigma_radps ** 2,
-                          p.initial_scale_sigma ** 2])
+        # base = antenna - R(yaw) l: a yaw error moves base_link along J = d(base)/d(yaw) = (arm_y, -arm_x)
+        J = np.array([arm[1], -arm[0]])
+        yaw_var = p.initial_yaw_sigma_rad ** 2
+        self.P = np.diag([0.0, 0.0, yaw_var, p.initial_bias_sigma_radps ** 2, p.initial_scale_sigma ** 2])
+        self.P[0:2, 0:2] = position_sigma_m ** 2 * np.eye(2) + np.outer(J, J) * yaw_var
+        self.P[0:2, 2] = self.P[2, 0:2] = J * yaw_var
         self.t_s, self.initialized = t_s, True
         self.bias_bound_m = p.bias_bound_rtk_fixed_m if bias_bound_m is None else bias_bound_m
         self.last_gnss_s = t_s
@@ -130,7 +135,8 @@ class PoseEstimator:
         F[2, 3] = -dt
         F[0, 4], F[1, 4] = speed_mps * c * dt, speed_mps * s * dt
         G = np.array([[c * dt * scale, 0.0], [s * dt * scale, 0.0], [0.0, dt], [0.0, 0.0], [0.0, 0.0]])
-        Q = G @ np.diag([p.speed_sigma_mps ** 2, p.gyro_sigma_radps ** 2]) @ G.T
+        speed_var = p.speed_sigma_mps ** 2 + (p.speed_relative_sigma * speed_mps) ** 2
+        Q = G @ np.diag([speed_var, p.gyro_sigma_radps ** 2]) @ G.T
         Q[3, 3] = p.gyro_bias_walk_radps2 ** 2 * dt
         Q[4, 4] = p.scale_walk ** 2 * dt
         self.P = F @ self.P @ F.T + Q
@@ -209,22 +215,24 @@ class PoseEstimator:
             self.last_gnss_s = self.t_s
             return True
         self.consecutive_rejections += 1
-        self._rejected_fixes.append(base)
-        if self.consecutive_rejections >= p.reanchor_after:
+        self._rejected_fixes.append(innovation)
+        # only RTK-fixed fixes may re-anchor: a float or single fix (multipath) never drags the filter
+        if self.consecutive_rejections >= p.reanchor_after and bound <= p.bias_bound_rtk_fixed_m:
             self._reanchor(R, bias_bound_m)
         return False
 
     def _reanchor(self, R, bias_bound_m):
-        """Move the position onto the run of rejected fixes when they agree with each other (within
-        their own noise): the filter, not GNSS, has gone wrong. Otherwise keep waiting."""
-        fixes = np.asarray(self._rejected_fixes)
-        spread = float(np.max(np.linalg.norm(fixes - fixes.mean(axis=0), axis=1)))
-        if spread > 4.0 * math.sqrt(max(R[0, 0], R[1, 1])) + 0.05:
+        """Move the position onto the run of rejected fixes when their offsets from the prediction
+        agree with each other (a steady offset, moving or not: the filter, not GNSS, has gone wrong).
+        Otherwise keep waiting."""
+        offsets = np.asarray(self._rejected_fixes)
+        spread = float(np.max(np.linalg.norm(offsets - offsets.mean(axis=0), axis=1)))
+        if spread > 4.0 * math.sqrt(max(R[0, 0], R[1, 1])) + 0.1:
             self.last_rejection += f'; rejected fixes disagree ({spread:.2f} m): not re-anchoring'
             return
         before = self.x.copy()
         lx, ly = self.params.lever_arm_m
-        self.x[0], self.x[1] = fixes[-1]
+        self.x[0:2] += offsets[-1]
         self.P[0:2, :] = 0.0
         self.P[:, 0:2] = 0.0
         self.P[0:2, 0:2] = R + (lx * lx + ly * ly) * self.P[2, 2] * np.eye(2)

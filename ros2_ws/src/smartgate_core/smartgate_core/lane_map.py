@@ -160,6 +160,8 @@ class LaneMap:
                 raise MapError(f"{path}: {self.source.stem}.{site} needs latitude_deg, longitude_deg, height_m") from None
             if not (math.isfinite(lat) and math.isfinite(lon) and math.isfinite(h)):
                 raise MapError(f'{path}: {self.source.stem}.{site} has non-finite coordinates')
+            if abs(lat) > 90.0 or abs(lon) > 180.0:
+                raise MapError(f'{path}: {self.source.stem}.{site} has latitude/longitude out of range')
             x, y, z = self.datum.to_map(lat, lon, h)
             sites[str(site)] = (float(x), float(y), float(z))
         return sites

@@ -30,6 +30,10 @@ class LocalizerParams:
     max_speed_mps: float = doc(30.0, 'a wheel speed beyond this is not plausible [m/s]')
 
 
+def _positive_definite(cov):
+    return cov.shape == (2, 2) and np.allclose(cov, cov.T) and np.linalg.eigvalsh(0.5 * (cov + cov.T)).min() > 0.0
+
+
 class Localizer:
     """One vehicle's localization: feed readings in any order of arrival; read pose, mode, PL."""
 
@@ -43,6 +47,8 @@ class Localizer:
         self.fix_type = FIX_NONE
         self.last_radio_s = -math.inf
         self.rejected = {s: 0 for s in SENSORS}
+        self.used = {s: 0 for s in SENSORS}      # the filter counts the corrections; these the rest
+        self._last_imu_s = None
         self.last_problem = ''
         self._admitted = False      # P already widened for the fix type now taking over
 
@@ -56,7 +62,8 @@ class Localizer:
     def _time_ok(self, sensor, t_s, now_s=None):
         if not math.isfinite(t_s):
             return self.reject(sensor, 'stamp is not finite')
-        ref = self.estimator.t_s if self.estimator.t_s is not None else now_s
+        ref = self.estimator.t_s if self.estimator.t_s is not None else (now_s if now_s is not None
+                                                                         else self._last_imu_s)
         if ref is None:
             return True
         if t_s > ref + self.params.max_future_stamp_s and (now_s is None or t_s > now_s + self.params.max_future_stamp_s):
@@ -70,12 +77,16 @@ class Localizer:
             return self.reject('imu', f'yaw rate {yaw_rate_radps} is not plausible')
         if ahrs_yaw_rad is not None and not math.isfinite(ahrs_yaw_rad):
             return self.reject('imu', 'orientation is not finite')
+        if ahrs_yaw_rad is not None and abs(ahrs_yaw_rad) > 2.0 * math.pi:
+            return self.reject('imu', f'orientation yaw {ahrs_yaw_rad} rad is not an angle')
         if not self._time_ok('imu', t_s):
             return False
         self.yaw_rate_radps = yaw_rate_radps
         if ahrs_yaw_rad is not None:
             self.ahrs_yaw = ahrs_yaw_rad
+        self._last_imu_s = t_s
         self.estimator.predict(t_s, self.speed_mps, yaw_rate_radps)
+        self.used['imu'] += 1
         return True
 
     def odometry(self, t_s, speed_mps):
@@ -85,6 +96,7 @@ class Localizer:
             return False
         self.estimator.predict(t_s, self.speed_mps, self.yaw_rate_radps)
         self.speed_mps = speed_mps
+        self.used['odometry'] += 1
         return True
 
     def gnss(self, t_s, fix_type, antenna_xy, covariance_2x2):
@@ -95,8 +107,8 @@ class Localizer:
         cov = np.asarray(covariance_2x2, dtype=float)
         if not (np.isfinite(antenna_xy).all() and np.isfinite(cov).all()):
             return self.reject('gnss', 'non-finite position or covariance')
-        if cov.shape != (2, 2) or np.linalg.eigvalsh(0.5 * (cov + cov.T)).min() <= 0.0:
-            return self.reject('gnss', 'covariance is not positive definite')
+        if not _positive_definite(cov):
+            return self.reject('gnss', 'covariance is not symmetric positive definite')
         if not self._time_ok('gnss', t_s):
             return False
         est = self.estimator
@@ -105,6 +117,7 @@ class Localizer:
             if self.ahrs_yaw is None:
                 return False                       # a first IMU sample seeds the heading
             est.initialize(t_s, antenna_xy, self.ahrs_yaw, math.sqrt(cov[0, 0]), est.gnss_bias_bound(fix_type))
+            self.used['gnss'] += 1
             return True
         est.predict(t_s, self.speed_mps, self.yaw_rate_radps)
         bound = est.gnss_bias_bound(fix_type)
@@ -130,9 +143,8 @@ class Localizer:
 
     def fiveg_fix(self, t_s, xy, covariance_2x2):
         cov = np.asarray(covariance_2x2, dtype=float)
-        if not (np.isfinite(xy).all() and np.isfinite(cov).all()) or \
-                np.linalg.eigvalsh(0.5 * (cov + cov.T)).min() <= 0.0:
-            return self.reject('fiveg_fix', 'non-finite position or covariance not positive definite')
+        if not (np.isfinite(xy).all() and np.isfinite(cov).all()) or not _positive_definite(cov):
+            return self.reject('fiveg_fix', 'non-finite position or covariance not symmetric positive definite')
         if not self._time_ok('fiveg_fix', t_s) or not self.estimator.initialized:
             return False
         self.estimator.predict(t_s, self.speed_mps, self.yaw_rate_radps)
@@ -144,7 +156,7 @@ class Localizer:
 
     def fiveg_ranges(self, t_s, site_ids, ranges_m, sigma_m):
         """Time-of-arrival ranges to gNB sites named by id; an unknown id is rejected, not guessed."""
-        if not (math.isfinite(sigma_m) and sigma_m > 0.0):
+        if not (math.isfinite(sigma_m) and 0.0 < sigma_m < 1e3):
             return self.reject('fiveg_range', f'range sigma {sigma_m} unusable')
         if not self._time_ok('fiveg_range', t_s) or not self.estimator.initialized:
             return False
@@ -167,7 +179,8 @@ class Localizer:
     def counters(self):
         """{sensor: (used, rejected)} with the filter's gate rejections included."""
         c = self.estimator.counters
-        return {s: (c.used.get(s, 0), self.rejected[s] + c.rejected.get(s, 0)) for s in SENSORS}
+        return {s: (c.used.get(s, 0) + self.used[s], self.rejected[s] + c.rejected.get(s, 0))
+                for s in SENSORS}
 
     def mode(self):
         est = self.estimator
@@ -175,8 +188,8 @@ class Localizer:
             return MODE_INITIALIZING
         if est.protection_level_m > self.params.lost_protection_level_m:
             return MODE_LOST
-        if est.gnss_fresh:
-            return FIX_MODES.get(self.fix_type, MODE_DEAD_RECKONING)
+        if est.gnss_fresh and self.fix_type in FIX_MODES:
+            return FIX_MODES[self.fix_type]
         if est.t_s - self.last_radio_s <= self.params.radio_timeout_s:
             return MODE_RADIO_AIDED
         return MODE_DEAD_RECKONING

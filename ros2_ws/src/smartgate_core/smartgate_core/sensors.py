@@ -192,19 +192,31 @@ class FiveGModel:
 class OdometryParams:
     scale_error: float = doc(0.002, 'wheel-radius error, fraction of speed')
     speed_sigma_mps: float = doc(0.01, 'wheel-speed white noise [m/s]')
+    slip_rate_hz: float = doc(0.02, 'rate of wheel-slip episodes (wet plates, spin under load) [Hz]')
+    slip_fraction: tuple = doc((0.01, 0.04), 'range of the extra apparent speed while slipping [fraction]')
+    slip_duration_s: tuple = doc((0.3, 1.5), 'range of a slip episode duration [s]')
 
 
 class OdometryModel:
-    """Wheel-speed odometry: speed with a scale error and noise (zero when standing)."""
+    """Wheel-speed odometry: speed with a scale error, noise and occasional slip episodes (wheels
+    turning faster than the vehicle moves); zero when standing."""
 
     def __init__(self, params: OdometryParams, rng: np.random.Generator):
         self.params, self.rng = params, rng
+        self._slip = (0.0, -math.inf)            # (fraction, until t)
 
-    def measure(self, truth: VehicleState) -> float:
+    def measure(self, truth: VehicleState, t_s: float = 0.0, dt_s: float = 0.02) -> float:
         if truth.speed_mps <= 1e-4:
             return 0.0
         p = self.params
-        return truth.speed_mps * (1.0 + p.scale_error) + float(self.rng.normal(0.0, p.speed_sigma_mps))
+        fraction, until = self._slip
+        if t_s >= until:
+            fraction = 0.0
+            if self.rng.random() < p.slip_rate_hz * dt_s:
+                fraction = float(self.rng.uniform(*p.slip_fraction))
+                until = t_s + float(self.rng.uniform(*p.slip_duration_s))
+            self._slip = (fraction, until)
+        return truth.speed_mps * (1.0 + p.scale_error + fraction) + float(self.rng.normal(0.0, p.speed_sigma_mps))
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ class VehicleSimulator:
         if self._due(self.rates.gnss_hz):
             out.gnss = self.gnss.measure(truth, 1.0 / self.rates.gnss_hz, out.t_s)
         if self._due(self.rates.odometry_hz):
-            out.odometry_speed_mps = self.odometry.measure(truth)
+            out.odometry_speed_mps = self.odometry.measure(truth, out.t_s, 1.0 / self.rates.odometry_hz)
         if self._due(self.rates.imu_hz):
             out.imu = self.imu.measure(truth)
         if self.gnb_sites and self._due(self.rates.fiveg_range_hz):

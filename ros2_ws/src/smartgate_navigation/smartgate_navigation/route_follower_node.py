@@ -112,7 +112,7 @@ class RouteFollowerNode(Node):
         self.create_subscription(Header, '/fleet/heartbeat', self._on_heartbeat, qos.STATUS)
         self.create_subscription(Bool, 'estop', lambda m: self._on_estop('vehicle', m), qos.LATCHED)
         self.create_subscription(Bool, '/fleet/estop', lambda m: self._on_estop('fleet', m), qos.LATCHED)
-        self.create_subscription(ZoneSpeedLimit, '/fleet/zone_speed_limits', self._on_zone_limit, qos.LATCHED)
+        self.create_subscription(ZoneSpeedLimit, '/fleet/zone_speed_limits', self._on_zone_limit, qos.LATCHED_LIST)
         self.create_service(GetRoute, 'get_route', self._get_route)
         self.create_timer(self.dt_s, self._control)
         self._action = ActionServer(
