@@ -1,31 +1,18 @@
 """The integrity interlock end to end over DDS: through the customs canopy (a GNSS outage zone on the
 map) the vehicle creeps while the protection level is high, and holds when integrity is lost."""
 import pytest
-from nav_msgs.msg import Odometry
 
-from smartgate_common import qos
-from smartgate_interfaces.msg import LocalizationStatus, VehicleState
+from smartgate_interfaces.msg import LocalizationStatus
 
 from ..conftest import wait_for
-from .test_route_follower_dds import send, wait_stack_ready
+from .test_route_follower_dds import send, start_vehicle_stack
 
 pytestmark = pytest.mark.integration
 CANOPY_Y = (285.0 - 9.5, 315.0)      # base_link y while the antenna (9.5 m ahead) is under the canopy [m]
 
 
 def bring_up_at_lane_entry(nodes, ros, **route_follower_params):
-    from rclpy.action import ActionClient
-    from smartgate_interfaces.action import FollowRoute
-    nodes('vehicle_sim', start_node_id='vn_exp_lane_entry', seed=9, real_time_factor=2.0)
-    nodes('localization')
-    nodes('route_follower', **route_follower_params)
-    truth = ros.collect(Odometry, '/igv_t/ground_truth/odom', qos.SENSOR)
-    status = ros.collect(LocalizationStatus, '/igv_t/localization/status', qos.STATUS)
-    state = ros.collect(VehicleState, '/igv_t/vehicle/state', qos.STATUS)
-    client = ActionClient(ros.node, FollowRoute, '/igv_t/follow_route')
-    ros.heartbeat = ros.start_heartbeat()
-    wait_stack_ready(nodes, client, truth, status, state)
-    return client, truth, status, state
+    return start_vehicle_stack(nodes, ros, start_node_id='vn_exp_lane_entry', seed=9, **route_follower_params)
 
 
 def test_vehicle_creeps_through_the_canopy_while_the_protection_level_is_high(nodes, ros):

@@ -19,16 +19,23 @@ Result = FollowRoute.Result
 CB1_STOP = (60.0, -50.0)
 
 
-def bring_up(nodes, ros, rtf=2.0):
-    nodes('vehicle_sim', start_node_id='vn_exp_park_1', seed=5, real_time_factor=rtf)
+def start_vehicle_stack(nodes, ros, start_node_id='vn_exp_park_1', seed=5, rtf=2.0, **route_follower_params):
+    """Simulator, localization and route follower up, with the test's fleet heartbeat; returns the
+    action client and the lists ground truth, localization status and vehicle state arrive in."""
+    nodes('vehicle_sim', start_node_id=start_node_id, seed=seed, real_time_factor=rtf)
     nodes('localization')
-    nodes('route_follower')
+    nodes('route_follower', **route_follower_params)
     truth = ros.collect(Odometry, '/igv_t/ground_truth/odom', qos.SENSOR)
     status = ros.collect(LocalizationStatus, '/igv_t/localization/status', qos.STATUS)
     state = ros.collect(VehicleState, '/igv_t/vehicle/state', qos.STATUS)
     client = ActionClient(ros.node, FollowRoute, '/igv_t/follow_route')
     ros.heartbeat = ros.start_heartbeat()
     wait_stack_ready(nodes, client, truth, status, state)
+    return client, truth, status, state
+
+
+def bring_up(nodes, ros, rtf=2.0):
+    client, truth, _, _ = start_vehicle_stack(nodes, ros, rtf=rtf)
     return client, truth
 
 
@@ -114,7 +121,8 @@ def test_follow_route_to_the_crane_bay_with_feedback(nodes, ros):
     assert len(feedback) >= 10
     assert feedback[-1].route_id == 'moc1119_export_yard_to_crane'
     travelled = [f.distance_travelled_m for f in feedback]
-    assert travelled == sorted(travelled) and travelled[-1] > 50.0
+    # progress never goes back by more than the estimate's noise while standing (a centimetre)
+    assert all(b - a > -0.01 for a, b in zip(travelled, travelled[1:])) and travelled[-1] > 50.0
     assert max(f.speed_mps for f in feedback) > 3.5                      # 15 km/h yard limit is 4.17 m/s
     assert max(abs(f.cross_track_error_m) for f in feedback) < 0.10
     wait_for(lambda: abs(truth[-1].twist.twist.linear.x) < 1e-3, 10.0, 'standstill')

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (after choosing the headless back
 import numpy as np  # noqa: E402
 
 STYLE = {'yard': ('#f2d98c', 0.5), 'crane_bay': ('#f08a3c', 0.5), 'customs_checkpoint': ('#7d8cff', 0.4),
-         'speed_zone': ('#e8e84a', 0.12)}
+         'speed_zone': ('#e8e84a', 0.12), 'gnss_outage_zone': ('#555555', 0.35), 'multipath_zone': ('#b070ff', 0.3)}
 
 
 def draw_map(ax, lane_map):
@@ -45,7 +45,8 @@ def trajectory_figure(lane_map, legs, truth_xy, estimate_xy, path, title):
     ax.set_aspect('equal')
     ax.set_xlabel('x east [m] (map frame)')
     ax.set_ylabel('y north [m]')
-    ax.set_title(title, fontsize=10)
+    ax.set_title('lane map: GNSS outage grey, multipath violet', fontsize=8)
+    fig.suptitle(title, fontsize=11)
     ax.legend(loc='lower left', fontsize=8)
     ax.text(0.01, 0.99, 'map illustrative, not surveyed', transform=ax.transAxes, va='top', fontsize=7,
             color='#a00')
