@@ -72,7 +72,7 @@ def _run(route, sites, seed, environment, duration_s):
     tracker = RouteTracker(ControllerParams())
     tracker.set_route(route, False)
     lever = GnssParams().lever_arm_m
-    rows, command, every = [], None, round(CONTROL_PERIOD_S / sim.dt_s)
+    rows, every = [], round(CONTROL_PERIOD_S / sim.dt_s)
     fixes, heading = [], None           # GNSS-only baseline: (t, base x, base y) of the last two fixes
     command = DriveCommand()
     while sim.t_s < duration_s:

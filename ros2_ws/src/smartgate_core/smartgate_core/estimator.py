@@ -90,7 +90,7 @@ class PoseEstimator:
         self.consecutive_rejections = 0
         self.bias_bound_m = params.bias_bound_rtk_fixed_m     # carried through the filter gain
         self.last_gnss_s = -math.inf
-        self._rejected_fixes = deque(maxlen=max(1, params.reanchor_after))
+        self._rejected_offsets = deque(maxlen=max(1, params.reanchor_after))
         self._history = deque()             # (t, x, y, yaw) of recent filter states
 
     # ---- time update --------------------------------------------------------------------
@@ -202,20 +202,20 @@ class PoseEstimator:
         H = np.zeros((2, N_STATES))
         H[0, 0] = H[1, 1] = 1.0
         H[0, 2], H[1, 2] = -arm[1], arm[0]
-        return measured - (self.x[:2] + arm), H, np.asarray(cov, dtype=float), measured - arm
+        return measured - (self.x[:2] + arm), H, np.asarray(cov, dtype=float)
 
     def update_gnss(self, antenna_xy, covariance_2x2, t_s=None, bias_bound_m=None) -> bool:
         """Correct with a GNSS antenna fix stamped t_s (None: now); False (and counted) when gated out."""
         p = self.params
-        innovation, H, R, base = self._position('gnss', antenna_xy, covariance_2x2, p.lever_arm_m, t_s)
+        innovation, H, R = self._position('gnss', antenna_xy, covariance_2x2, p.lever_arm_m, t_s)
         bound = p.bias_bound_rtk_fixed_m if bias_bound_m is None else bias_bound_m
         if self._correct('gnss', innovation, H, R, p.gate_chi2, bound):
             self.consecutive_rejections = 0
-            self._rejected_fixes.clear()
+            self._rejected_offsets.clear()
             self.last_gnss_s = self.t_s
             return True
         self.consecutive_rejections += 1
-        self._rejected_fixes.append(innovation)
+        self._rejected_offsets.append(innovation)
         # only RTK-fixed fixes may re-anchor: a float or single fix (multipath) never drags the filter
         if self.consecutive_rejections >= p.reanchor_after and bound <= p.bias_bound_rtk_fixed_m:
             self._reanchor(R, bias_bound_m)
@@ -225,7 +225,7 @@ class PoseEstimator:
         """Move the position onto the run of rejected fixes when their offsets from the prediction
         agree with each other (a steady offset, moving or not: the filter, not GNSS, has gone wrong).
         Otherwise keep waiting."""
-        offsets = np.asarray(self._rejected_fixes)
+        offsets = np.asarray(self._rejected_offsets)
         spread = float(np.max(np.linalg.norm(offsets - offsets.mean(axis=0), axis=1)))
         if spread > 4.0 * math.sqrt(max(R[0, 0], R[1, 1])) + 0.1:
             self.last_rejection += f'; rejected fixes disagree ({spread:.2f} m): not re-anchoring'
@@ -240,7 +240,7 @@ class PoseEstimator:
         self.bias_bound_m = self.params.bias_bound_rtk_fixed_m if bias_bound_m is None else bias_bound_m
         self.last_gnss_s = self.t_s
         self.consecutive_rejections = 0
-        self._rejected_fixes.clear()
+        self._rejected_offsets.clear()
         self.last_rejection += f'; re-anchored on GNSS after {self.params.reanchor_after} rejected fixes'
 
     def update_heading(self, yaw_rad, variance, t_s=None) -> bool:
@@ -254,7 +254,7 @@ class PoseEstimator:
     def update_fiveg_fix(self, xy, covariance_2x2, t_s=None) -> bool:
         """Correct with a 5G network location fix of the modem antenna."""
         p = self.params
-        innovation, H, R, _ = self._position('fiveg_fix', xy, covariance_2x2, p.fiveg_lever_arm_m, t_s)
+        innovation, H, R = self._position('fiveg_fix', xy, covariance_2x2, p.fiveg_lever_arm_m, t_s)
         return self._correct('fiveg_fix', innovation, H, R, p.gate_chi2, p.bias_bound_fiveg_m)
 
     def update_fiveg_range(self, site_xyz, range_m, variance, t_s=None) -> bool:

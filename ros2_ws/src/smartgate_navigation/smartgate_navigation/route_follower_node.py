@@ -94,7 +94,6 @@ class RouteFollowerNode(Node):
         self._pose = None              # (t_s, x, y, yaw, speed)
         self._loc_status = None
         self._active: ActiveGoal | None = None
-        self._decision = SafetyDecision()
         self._heartbeat_s = -math.inf
         self._estop = {'vehicle': False, 'fleet': False}
         self._range = (math.inf, 0.0, -math.inf)      # (range [m], closing speed [m/s], stamp [s])
@@ -212,7 +211,7 @@ class RouteFollowerNode(Node):
         with self._lock:
             active, pose = self._active, self._pose
             problem = self._pose_problem(now_s)
-            decision = self._decision = self._safety(now_s, pose)
+            decision = self._safety(now_s, pose)
             # held between goals; braking hard while a safety stop is on or was on and we still move
             cmd = DriveCommand(speed_mps=0.0, steering_angle_rad=0.0, max_decel_mps2=self.stop_decel_mps2,
                                emergency_stop=decision.emergency)
