@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from .params import doc
 
-EMERGENCY_ABOVE_MPS = 0.5    # inside the margin slower than this, holding (cap 0) is enough [m/s]
+EMERGENCY_ABOVE_MPS = 0.5    # slower than this, holding (cap 0) is enough near an obstacle [m/s]
 
 
 @dataclass(frozen=True)
@@ -89,7 +89,7 @@ class SafetyMonitor:
             needed = s.speed_mps ** 2 / (2.0 * room)
             closing = s.closing_speed_mps if what == 'obstacle' else s.speed_mps
             ttc = room / closing if closing > 0.0 else math.inf
-            if needed > p.service_decel_mps2 and ttc < p.ttc_emergency_s:
+            if needed > p.service_decel_mps2 and ttc < p.ttc_emergency_s and s.speed_mps > EMERGENCY_ABOVE_MPS:
                 return SafetyDecision(0.0, True, f'{what} {room + 0.0:.1f} m past the margin, '
                                                  f'time to collision {ttc:.1f} s')
             limit = math.sqrt(2.0 * p.comfort_decel_mps2 * max(room - s.speed_mps * p.response_lag_s, 0.0))
