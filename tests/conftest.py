@@ -66,7 +66,12 @@ def nodes(tmp_path, ros_domain):
 
 
 class RosClient:
-    """An rclpy node in the test process, spun on a background thread."""
+    """An rclpy node in the test process, spun on a background thread.
+
+    Entities are created while that thread is paused between spins: rclpy's ActionClient joins
+    the node's waitables before its lock exists, and an executor that sees it half-built dies
+    with AttributeError '_lock', silently stopping every subscription of the test.
+    """
 
     def __init__(self, domain):
         import rclpy
@@ -81,13 +86,25 @@ class RosClient:
                                       parameter_overrides=[Parameter('use_sim_time', value=True)])
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
-        self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self._paused = threading.Lock()
+        self._running = True
+        self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
+
+    def _spin(self):
+        while self._running and self.context.ok():
+            with self._paused:
+                self.executor.spin_once(timeout_sec=0.02)
+
+    def paused(self):
+        """`with ros.paused(): ...` creates publishers, clients and action clients safely."""
+        return self._paused
 
     def collect(self, msg_type, topic, qos):
         """Subscribe and keep every message received in a list."""
         received = []
-        self.node.create_subscription(msg_type, topic, received.append, qos)
+        with self._paused:
+            self.node.create_subscription(msg_type, topic, received.append, qos)
         return received
 
     def now_s(self):
@@ -97,11 +114,15 @@ class RosClient:
         """Publish the fleet manager's heartbeat (on simulated time) until stopped; return the timer."""
         from std_msgs.msg import Header
         from smartgate_common import qos
-        pub = self.node.create_publisher(Header, '/fleet/heartbeat', qos.STATUS)
-        return self.node.create_timer(period_s, lambda: pub.publish(Header(stamp=self.node.get_clock().now().to_msg())))
+        with self._paused:
+            pub = self.node.create_publisher(Header, '/fleet/heartbeat', qos.STATUS)
+            return self.node.create_timer(
+                period_s, lambda: pub.publish(Header(stamp=self.node.get_clock().now().to_msg())))
 
     def close(self):
         import rclpy
+        self._running = False
+        self._thread.join(timeout=5.0)
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.shutdown(context=self.context)

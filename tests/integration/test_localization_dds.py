@@ -52,8 +52,9 @@ def test_localization_publishes_pose_status_and_converts_coordinates(nodes, ros)
     assert rejected['gnss'] == 0 and rejected['imu'] == 0     # only 5G ranges out of line of sight are refused
 
     # FromLL / ToLL round trip through the services
-    to_ll = ros.node.create_client(ToLL, '/igv_t/to_ll')
-    from_ll = ros.node.create_client(FromLL, '/igv_t/from_ll')
+    with ros.paused():
+        to_ll = ros.node.create_client(ToLL, '/igv_t/to_ll')
+        from_ll = ros.node.create_client(FromLL, '/igv_t/from_ll')
     assert to_ll.wait_for_service(timeout_sec=10.0) and from_ll.wait_for_service(timeout_sec=10.0)
     request = ToLL.Request()
     request.map_point.x, request.map_point.y, request.map_point.z = 123.4, -56.7, 1.5
@@ -74,7 +75,8 @@ def test_localization_rejects_and_counts_bad_fixes(nodes, ros):
     poses = ros.collect(Odometry, '/igv_t/localization/odometry', qos.SENSOR)
     wait_for(lambda: status and status[-1].mode == LocalizationStatus.MODE_RTK_FIXED, 40.0,
              'localization to initialize', nodes.group)
-    pub = ros.node.create_publisher(NavSatFix, '/igv_t/gnss/fix', qos.SENSOR)
+    with ros.paused():
+        pub = ros.node.create_publisher(NavSatFix, '/igv_t/gnss/fix', qos.SENSOR)
     wait_for(lambda: pub.get_subscription_count() > 0, 10.0, 'localization to subscribe to our publisher')
     nan_fix = NavSatFix(latitude=float('nan'), longitude=106.7)
     nan_fix.position_covariance_type = NavSatFix.COVARIANCE_TYPE_DIAGONAL_KNOWN

@@ -28,7 +28,8 @@ def start_vehicle_stack(nodes, ros, start_node_id='vn_exp_park_1', seed=5, rtf=2
     truth = ros.collect(Odometry, '/igv_t/ground_truth/odom', qos.SENSOR)
     status = ros.collect(LocalizationStatus, '/igv_t/localization/status', qos.STATUS)
     state = ros.collect(VehicleState, '/igv_t/vehicle/state', qos.STATUS)
-    client = ActionClient(ros.node, FollowRoute, '/igv_t/follow_route')
+    with ros.paused():
+        client = ActionClient(ros.node, FollowRoute, '/igv_t/follow_route')
     ros.heartbeat = ros.start_heartbeat()
     wait_stack_ready(nodes, client, truth, status, state)
     return client, truth, status, state

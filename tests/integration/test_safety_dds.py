@@ -18,7 +18,8 @@ FRONT_M = 12.0                   # front bumper ahead of base_link [m]
 
 def test_vehicle_stops_short_of_an_obstacle_and_on_e_stop(nodes, ros):
     client, truth = bring_up(nodes, ros)
-    obstacles = ros.node.create_publisher(PoseArray, '/sim/obstacles', qos.LATCHED)
+    with ros.paused():
+        obstacles = ros.node.create_publisher(PoseArray, '/sim/obstacles', qos.LATCHED)
     rock = PoseArray()
     rock.header.frame_id = 'map'
     rock.poses = [Pose()]
@@ -36,7 +37,8 @@ def test_vehicle_stops_short_of_an_obstacle_and_on_e_stop(nodes, ros):
     obstacles.publish(rock)
     wait_for(lambda: truth[-1].twist.twist.linear.x > 0.5, 20.0, 'the vehicle to drive on', nodes.group)
     # e-stop: hard braking, the goal ends with SAFETY_STOP naming it
-    estop = ros.node.create_publisher(Bool, '/igv_t/estop', qos.LATCHED)
+    with ros.paused():
+        estop = ros.node.create_publisher(Bool, '/igv_t/estop', qos.LATCHED)
     estop.publish(Bool(data=True))
     res = result_of(handle, nodes.group, 20.0).result
     assert res.error_code == Result.SAFETY_STOP and 'e-stop' in res.error_msg
@@ -63,7 +65,8 @@ def test_heartbeat_loss_brakes_within_a_second(nodes, ros):
 
 def test_zone_speed_limit_is_obeyed(nodes, ros):
     client, truth = bring_up(nodes, ros)
-    limits = ros.node.create_publisher(ZoneSpeedLimit, '/fleet/zone_speed_limits', qos.LATCHED_LIST)
+    with ros.paused():
+        limits = ros.node.create_publisher(ZoneSpeedLimit, '/fleet/zone_speed_limits', qos.LATCHED_LIST)
     wait_for(lambda: limits.get_subscription_count() > 0, 10.0, 'the route follower to subscribe')
     limits.publish(ZoneSpeedLimit(zone_id='no_such_zone', max_speed_mps=0.0))
     limits.publish(ZoneSpeedLimit(zone_id='zone_vn_export_yard', max_speed_mps=2.0))
