@@ -164,7 +164,11 @@ def test_vehicle_stops_when_localization_dies_or_commands_stop(nodes, ros):
     nodes('localization')
     route_follower = next(p for p in nodes.group.procs if p.name == 'route_follower')
     status = ros.collect(LocalizationStatus, '/igv_t/localization/status', qos.STATUS)
+    state = ros.collect(VehicleState, '/igv_t/vehicle/state', qos.STATUS)
     wait_for(lambda: status and status[-1].mode == LocalizationStatus.MODE_RTK_FIXED, 30.0, 'localization again')
+    # the follower refuses a goal until the restarted localization's poses reach it, too
+    wait_for(lambda: state and not state[-1].safety_reason, 30.0,
+             lambda: f"the follower's fresh pose (last reason: {state[-1].safety_reason if state else 'none'})")
     handle = send(client, nodes.group, route_id='moc1119_export_full', precise_stop=True)
     wait_for(lambda: truth[-1].twist.twist.linear.x > 3.0, 30.0, 'driving again', nodes.group)
     route_follower.popen.send_signal(signal.SIGKILL)
