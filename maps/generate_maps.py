@@ -21,6 +21,20 @@ DRIVERLESS_OFFSET_M = 3.5 * LANE_WIDTH_M   # kerb-side lane (index 4) centreline
 STOP_LINE_SETBACK_M = 2.0                  # a stop line lies this far before the checkpoint it guards [m]
 BEND_STEP_M = 0.5                          # vertex spacing drawn on bends; offset lanes stay <= 1 m [m]
 KMH = 1.0 / 3.6
+# A crane's girder crosses the bay over the container: 4.5 m ahead of a stopped vehicle's base_link
+# (the middle of its 15 m deck), its shadow 6 m deep along the lane. The GNSS antenna, 9.5 m ahead of
+# base_link, passes under it in the last metres of the approach and re-acquires while docking.
+GIRDER_AHEAD_OF_STOP_M = 4.5
+GIRDER_SHADOW_M = 6.0
+
+
+def girder_shadow(stop_xy, heading_rad, half_width_m=10.0):
+    """The ring of a crane girder's GNSS shadow across the bay whose stop point is stop_xy."""
+    c, s = np.cos(heading_rad), np.sin(heading_rad)
+    cx, cy = stop_xy[0] + GIRDER_AHEAD_OF_STOP_M * c, stop_xy[1] + GIRDER_AHEAD_OF_STOP_M * s
+    half = GIRDER_SHADOW_M / 2.0
+    return [(cx + a * c - b * s, cy + a * s + b * c)
+            for a, b in ((-half, -half_width_m), (half, -half_width_m), (half, half_width_m), (-half, half_width_m))]
 
 
 def arc(cx, cy, r, a0, a1, step_m=1.0):
@@ -214,6 +228,10 @@ def moc_1119_1120(path):
           stop_node='vn_exp_cb1_stop', crane_id='vn_asc_1')
     m.add('crane_bay', 'vn_import_cb2', 'Polygon', [(-70, -70), (-50, -70), (-50, -30), (-70, -30)],
           stop_node='vn_imp_cb2_stop', crane_id='vn_asc_2')
+    m.add('gnss_outage_zone', 'outage_girder_vn_asc_1', 'Polygon', girder_shadow(nodes['vn_exp_cb1_stop'][0], np.pi / 2),
+          cause='crane portal girder (vn_asc_1)')
+    m.add('gnss_outage_zone', 'outage_girder_vn_asc_2', 'Polygon',
+          girder_shadow(nodes['vn_imp_cb2_stop'][0], -np.pi / 2), cause='crane portal girder (vn_asc_2)')
     m.add('handover_point', 'handover_export', 'Point', nodes['vn_exp_handover'][0], node='vn_exp_handover')
     m.add('handover_point', 'handover_import', 'Point', nodes['cn_imp_handover'][0], node='cn_imp_handover')
     # stations along the road are y - y_south: customs 280..320, handover points 630 (export), 670 (import)
@@ -313,6 +331,8 @@ def moc_1088_1089(path):
                                        ('straight', 30.0)]), 15)
     m.rect('crane_bay', 'vn_baonguyen_cb1', bay_x - 10.0, -170.0, bay_x + 10.0, -130.0,
            stop_node='vn_cb_stop', crane_id='vn_asc_1')
+    m.add('gnss_outage_zone', 'outage_girder_vn_asc_1', 'Polygon', girder_shadow(nodes['vn_cb_stop'][0], np.pi / 2),
+          cause='crane portal girder (vn_asc_1)')
     m.add('handover_point', 'handover_export', 'Point', nodes['vn_exp_handover'][0], node='vn_exp_handover')
     m.add('handover_point', 'handover_import', 'Point', nodes['cn_imp_handover'][0], node='cn_imp_handover')
     m.stop_lines(road, customs_m, (h_exp, h_imp))

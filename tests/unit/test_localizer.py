@@ -17,7 +17,7 @@ from smartgate_core.closed_loop import feed
 from smartgate_core.estimator import EstimatorParams
 from smartgate_core.localizer import (MODE_DEAD_RECKONING, MODE_GNSS_SINGLE, MODE_INITIALIZING, MODE_LOST,
                                       MODE_RADIO_AIDED, MODE_RTK_FIXED, MODE_RTK_FLOAT, Localizer, LocalizerParams)
-from smartgate_core.sensors import FIX_RTK_FIXED, GnssEnvironment
+from smartgate_core.sensors import FIX_RTK_FIXED, FIX_RTK_FLOAT, GnssEnvironment
 from smartgate_core.simulation import VehicleSimulator
 from smartgate_core.vehicle_model import DriveCommand, VehicleParams, VehicleState
 
@@ -484,6 +484,38 @@ def test_single_multipath_jump_is_rejected_and_moves_nothing(converged):
     assert loc.estimator.consecutive_rejections == 0
     assert DRIVE.error_m(loc) < 0.01
     assert loc.mode() == MODE_RTK_FIXED
+
+
+def _float_drive(converged, float_correlation_s, seed=3):
+    """30 s of RTK-float fixes whose error wanders (Gauss-Markov, 0.25 m, 20 s) after a converged RTK
+    drive, with 5G ranges; (rms error, largest protection level, modes seen) over the last 20 s."""
+    loc, T = converged
+    loc.params = LocalizerParams(float_correlation_s=float_correlation_s)
+    rng, walk, phi = np.random.default_rng(seed), np.zeros(2), math.exp(-0.1 / 20.0)
+    errors, pls, modes = [], [], set()
+    for method, args in DRIVE.stream(T + DT_S, T + 30.0):
+        if method == 'gnss_heading':
+            continue                                       # float fixes carry no dual-antenna heading
+        if method == 'gnss':
+            walk = phi * walk + rng.normal(0.0, 0.25 * math.sqrt(1.0 - phi * phi), 2)
+            args = [args[0], FIX_RTK_FLOAT, list(np.asarray(args[2]) + walk), [[0.25 ** 2, 0.0], [0.0, 0.25 ** 2]]]
+        getattr(loc, method)(*args)
+        if method == 'gnss' and args[0] > T + 10.0:
+            errors.append(DRIVE.error_m(loc))
+            pls.append(loc.estimator.protection_level_m)
+            modes.add(loc.mode())
+    return math.sqrt(np.mean(np.square(errors))), max(pls), modes
+
+
+def test_rtk_float_fixes_count_at_their_share_and_do_not_drag_the_estimate(converged):
+    """Taken at 10 Hz as independent, float fixes drag the estimate along their slowly wandering
+    error; weighted by its correlation time, odometry, IMU and 5G hold it closer to the truth,
+    still inside the protection level and never LOST."""
+    weighted = _float_drive(converged, LOC_PARAMS.float_correlation_s)
+    independent = _float_drive(copy.deepcopy(converged), 0.0)
+    assert weighted[0] < 0.5 * independent[0], f'rms {weighted[0]:.3f} m weighted, {independent[0]:.3f} m not'
+    assert weighted[0] * 3.0 < weighted[1] < LOC_PARAMS.lost_protection_level_m
+    assert weighted[2] == {MODE_RTK_FLOAT}
 
 
 @pytest.mark.parametrize('speed_mps', [

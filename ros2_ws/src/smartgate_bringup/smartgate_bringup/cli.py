@@ -83,7 +83,7 @@ def _bench(args):
     say = lambda s: print(s, flush=True)  # noqa: E731
     if args.which == 'route':
         from .bench_route import run
-        figures = run(repo_root() / 'maps', args.seeds, say)
+        figures = run(repo_root() / 'maps', repo_root() / 'config' / 'gnb_sites.yaml', args.seeds, say)
     else:
         from .bench_localization import run
         figures = run(repo_root(), args.seeds, say)

@@ -28,6 +28,8 @@ class LocalizerParams:
     max_future_stamp_s: float = doc(0.5, 'measurements stamped further ahead of the filter are rejected [s]')
     max_past_stamp_s: float = doc(1.0, 'measurements stamped further behind the filter are rejected [s]')
     max_speed_mps: float = doc(30.0, 'a wheel speed beyond this is not plausible [m/s]')
+    float_correlation_s: float = doc(2.5, 'RTK-float fixes within this time count as one: their errors wander '
+                                          'slowly, so each is weighted by its share [s]')
 
 
 def _positive_definite(cov):
@@ -51,6 +53,7 @@ class Localizer:
         self._last_imu_s = None
         self.last_problem = ''
         self._admitted = False      # P already widened for the fix type now taking over
+        self._last_fix_s = -math.inf
 
     # ---- inputs: each returns True when the reading was used ----------------------------------
     def reject(self, sensor, why):
@@ -113,6 +116,11 @@ class Localizer:
             return False
         est = self.estimator
         self.fix_type = fix_type
+        interval_s, self._last_fix_s = t_s - self._last_fix_s, t_s
+        if fix_type == FIX_RTK_FLOAT:
+            # Fed at 10 Hz as if independent, a float solution's slowly wandering error would pull the
+            # estimate along with it (and shrink P); counted at its share, odometry and IMU hold the line.
+            cov = cov * max(1.0, self.params.float_correlation_s / max(interval_s, 1e-3))
         if not est.initialized:
             if self.ahrs_yaw is None:
                 return False                       # a first IMU sample seeds the heading
