@@ -122,8 +122,12 @@ def test_follow_route_to_the_crane_bay_with_feedback(nodes, ros):
     assert len(feedback) >= 10
     assert feedback[-1].route_id == 'moc1119_export_yard_to_crane'
     travelled = [f.distance_travelled_m for f in feedback]
-    # progress never goes back by more than the estimate's noise while standing (a centimetre)
-    assert all(b - a > -0.01 for a, b in zip(travelled, travelled[1:])) and travelled[-1] > 50.0
+    # Progress is the estimate projected on the route: it steps back only by the estimate's own
+    # corrections, a few cm inside its protection level (the just-initialized filter settling before
+    # the start; RTK fixed returning after the crane girder's shadow, just before the stop).
+    back = min((b - a, a) for a, b in zip(travelled, travelled[1:]))
+    assert back[0] > -0.05, f'progress went back {-back[0] * 100:.1f} cm at {back[1]:.2f} m'
+    assert travelled[-1] > 50.0
     assert max(f.speed_mps for f in feedback) > 3.5                      # 15 km/h yard limit is 4.17 m/s
     assert max(abs(f.cross_track_error_m) for f in feedback) < 0.10
     wait_for(lambda: abs(truth[-1].twist.twist.linear.x) < 1e-3, 10.0, 'standstill')
