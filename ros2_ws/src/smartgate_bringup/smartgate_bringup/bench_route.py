@@ -70,9 +70,12 @@ def _rms(figures):
     return float(np.sqrt(np.mean(np.concatenate([f['xtrack'] for f in figures]) ** 2)))
 
 
+def _max(figures):
+    return float(max(f['xtrack'].max() for f in figures))
+
+
 def _site_figures(site):
-    xt = np.concatenate([c['xtrack'] for c in site])
-    return {'site_xtrack_rms_m': round(_rms(site), 4), 'site_xtrack_max_m': round(float(xt.max()), 4),
+    return {'site_xtrack_rms_m': round(_rms(site), 4), 'site_xtrack_max_m': round(_max(site), 4),
             'site_stop_p95_m': round(float(np.percentile([c['stop_m'] for c in site], 95)), 4),
             'site_stop_heading_p95_deg': round(float(np.percentile([c['stop_heading_deg'] for c in site], 95)), 3),
             'site_routes_completed': f"{sum(c['completed'] for c in site)}/{len(site)}"}
@@ -80,7 +83,7 @@ def _site_figures(site):
 
 def run(maps_dir: Path, gnb_sites_file: Path, seeds: int, say=print) -> dict:
     wall0 = time.monotonic()
-    ours, base, site, per_route = [], [], [], {}
+    ours, base, site, per_route, routes = [], [], [], {}, []
     maps = sorted(Path(maps_dir).glob('*.geojson'))
     for map_path in maps:
         lane_map = load_map(map_path)
@@ -88,6 +91,7 @@ def run(maps_dir: Path, gnb_sites_file: Path, seeds: int, say=print) -> dict:
                             gnb_sites=lane_map.gnb_sites(gnb_sites_file))
         for rid in lane_map.route_ids:
             route = lane_map.route(rid)
+            routes.append(route)
             rows = []
             for seed in range(seeds):
                 payload = FULL_PAYLOAD_KG if seed % 2 else 0.0
@@ -103,27 +107,24 @@ def run(maps_dir: Path, gnb_sites_file: Path, seeds: int, say=print) -> dict:
                               'baseline_xtrack_rms_m': round(base_rms, 4),
                               'stop_max_m': round(max(r[0]['stop_m'] for r in rows), 4),
                               'site_xtrack_rms_m': round(site_rms, 4),
-                              'site_xtrack_max_m': round(max(r[2]['xtrack'].max() for r in rows), 4),
+                              'site_xtrack_max_m': round(_max([r[2] for r in rows]), 4),
                               'site_stop_max_m': round(max(r[2]['stop_m'] for r in rows), 4)}
             say(f'{rid:34s} {route.length_m:6.0f} m  cross-track rms {rms * 100:5.2f} cm '
                 f'(pure pursuit {base_rms * 100:5.2f}, site sky {site_rms * 100:5.2f} cm)  '
                 f'worst stop {per_route[rid]["stop_max_m"] * 100:.1f} cm '
                 f'(site sky {per_route[rid]["site_stop_max_m"] * 100:.1f} cm)')
-    lane_route = max((load_map(p).route(r) for p in maps for r in load_map(p).route_ids), key=lambda r: r.length_m)
-    stops = _stop_test(lane_route, 0, say)
-    xt = np.concatenate([a['xtrack'] for a in ours])
-    xt_base = np.concatenate([b['xtrack'] for b in base])
+    stops = _stop_test(max(routes, key=lambda r: r.length_m), 0, say)
     steps = np.concatenate([a['steps'] for a in ours])
     result = {
-        'xtrack_rms_m': round(float(np.sqrt(np.mean(xt ** 2))), 4),
-        'xtrack_max_m': round(float(xt.max()), 4),
+        'xtrack_rms_m': round(_rms(ours), 4),
+        'xtrack_max_m': round(_max(ours), 4),
         'stop_p95_m': round(float(np.percentile([a['stop_m'] for a in ours], 95)), 4),
         'stop_heading_p95_deg': round(float(np.percentile([a['stop_heading_deg'] for a in ours], 95)), 3),
         'max_speed_kmh': round(max(a['max_speed_kmh'] for a in ours), 2),
         **stops,
         'control_step_median_us': round(float(np.median(steps)) * 1e6, 1),
-        'baseline_xtrack_rms_m': round(float(np.sqrt(np.mean(xt_base ** 2))), 4),
-        'baseline_xtrack_max_m': round(float(xt_base.max()), 4),
+        'baseline_xtrack_rms_m': round(_rms(base), 4),
+        'baseline_xtrack_max_m': round(_max(base), 4),
         'routes_completed': f"{sum(a['completed'] for a in ours)}/{len(ours)}",
         **_site_figures(site),
         'runs': len(ours), 'seeds_per_route': seeds, 'maps': [p.name for p in maps], 'routes': per_route,
