@@ -122,11 +122,19 @@ def test_follow_route_to_the_crane_bay_with_feedback(nodes, ros):
     assert len(feedback) >= 10
     assert feedback[-1].route_id == 'moc1119_export_yard_to_crane'
     travelled = [f.distance_travelled_m for f in feedback]
-    # Progress is the estimate projected on the route: it steps back only by the estimate's own
-    # corrections, a few cm inside its protection level (the just-initialized filter settling before
-    # the start; RTK fixed returning after the crane girder's shadow, just before the stop).
-    back = min((b - a, a) for a, b in zip(travelled, travelled[1:]))
-    assert back[0] > -0.05, f'progress went back {-back[0] * 100:.1f} cm at {back[1]:.2f} m'
+    # Progress is the estimate projected on the route. Under way in open sky it never steps back by
+    # more than the estimate's noise (a centimetre). It may step back by the estimate's own corrections,
+    # well inside its protection level, while the just-initialized filter settles before the start and
+    # when RTK fixed returns after the crane girder's shadow (the antenna enters it 8 m before the stop).
+    def worst_back(steps):
+        return min(steps, default=(0.0, 0.0))
+    pairs = list(zip(feedback, feedback[1:]))
+    open_sky = worst_back([(b.distance_travelled_m - a.distance_travelled_m, a.distance_travelled_m)
+                           for a, b in pairs if a.speed_mps > 0.1 and a.distance_remaining_m > 10.0])
+    anywhere = worst_back([(b.distance_travelled_m - a.distance_travelled_m, a.distance_travelled_m)
+                           for a, b in pairs])
+    assert open_sky[0] > -0.01, f'progress went back {-open_sky[0] * 100:.1f} cm at {open_sky[1]:.2f} m'
+    assert anywhere[0] > -0.05, f'progress went back {-anywhere[0] * 100:.1f} cm at {anywhere[1]:.2f} m'
     assert travelled[-1] > 50.0
     assert max(f.speed_mps for f in feedback) > 3.5                      # 15 km/h yard limit is 4.17 m/s
     assert max(abs(f.cross_track_error_m) for f in feedback) < 0.10
