@@ -6,10 +6,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from smartgate_core.controller import (STATE_DOCKING, STATE_DRIVING, STATE_OFF_ROUTE, STATE_STOPPED,
+from smartgate_core.driving.controller import (STATE_DOCKING, STATE_DRIVING, STATE_OFF_ROUTE, STATE_STOPPED,
                                        ControllerParams, RouteTracker)
-from smartgate_core.simulation import VehicleSimulator
-from smartgate_core.vehicle_model import DriveCommand, VehicleParams, VehicleState
+from smartgate_core.simulation.vehicle import VehicleSimulator
+from smartgate_core.driving.command import DriveCommand
+from smartgate_core.simulation.vehicle_model import VehicleParams, VehicleState
 
 KMH = 1 / 3.6
 CONTROL_HZ = 20.0                       # config/route_follower.param.yaml control_rate_hz

@@ -5,10 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from smartgate_core.estimator import EstimatorParams, PoseEstimator
-from smartgate_core.sensors import GnssParams, OdometryParams
-from smartgate_core.simulation import VehicleSimulator
-from smartgate_core.vehicle_model import DriveCommand, VehicleParams, VehicleState
+from smartgate_core.localization.estimator import EstimatorParams, PoseEstimator
+from smartgate_core.simulation.sensors import GnssParams, OdometryParams
+from smartgate_core.simulation.vehicle import VehicleSimulator
+from smartgate_core.driving.command import DriveCommand
+from smartgate_core.simulation.vehicle_model import VehicleParams, VehicleState
 
 DEMO_SEED = 1          # config/vehicle_sim.param.yaml
 

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smartgate_core.estimator import EstimatorParams, PoseEstimator
+from smartgate_core.localization.estimator import EstimatorParams, PoseEstimator
 
 PARAMS = EstimatorParams()
 ARM_M = PARAMS.lever_arm_m[0]           # 9.5 m ahead of base_link

@@ -13,13 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smartgate_core.closed_loop import feed
-from smartgate_core.estimator import EstimatorParams
-from smartgate_core.localizer import (MODE_DEAD_RECKONING, MODE_GNSS_SINGLE, MODE_INITIALIZING, MODE_LOST,
+from smartgate_core.simulation.closed_loop import feed
+from smartgate_core.localization.estimator import EstimatorParams
+from smartgate_core.localization.localizer import (MODE_DEAD_RECKONING, MODE_GNSS_SINGLE, MODE_INITIALIZING, MODE_LOST,
                                       MODE_RADIO_AIDED, MODE_RTK_FIXED, MODE_RTK_FLOAT, Localizer, LocalizerParams)
-from smartgate_core.sensors import FIX_RTK_FIXED, FIX_RTK_FLOAT, GnssEnvironment
-from smartgate_core.simulation import VehicleSimulator
-from smartgate_core.vehicle_model import DriveCommand, VehicleParams, VehicleState
+from smartgate_core.localization.estimator import FIX_RTK_FIXED, FIX_RTK_FLOAT
+from smartgate_core.simulation.sensors import GnssEnvironment
+from smartgate_core.simulation.vehicle import VehicleSimulator
+from smartgate_core.driving.command import DriveCommand
+from smartgate_core.simulation.vehicle_model import VehicleParams, VehicleState
 
 LOC_PARAMS = LocalizerParams()
 EST_PARAMS = EstimatorParams()

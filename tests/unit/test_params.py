@@ -8,12 +8,12 @@ import re
 import pytest
 
 import smartgate_core
-from smartgate_core.controller import ControllerParams
-from smartgate_core.estimator import EstimatorParams
+from smartgate_core.driving.controller import ControllerParams
+from smartgate_core.localization.estimator import EstimatorParams
 from smartgate_core.params import described_fields, doc
-from smartgate_core.sensors import GnssParams, ImuParams, OdometryParams
-from smartgate_core.simulation import SimRates
-from smartgate_core.vehicle_model import VehicleParams
+from smartgate_core.simulation.sensors import GnssParams, ImuParams, OdometryParams
+from smartgate_core.simulation.vehicle import SimRates
+from smartgate_core.simulation.vehicle_model import VehicleParams
 
 REQUIRED = [VehicleParams, GnssParams, OdometryParams, ImuParams, EstimatorParams, ControllerParams, SimRates]
 
@@ -27,10 +27,10 @@ UNIT_OF_SUFFIX = {
 def parameter_classes():
     """The required classes plus every other *Params / *Rates dataclass of the core package."""
     found = {c.__name__: c for c in REQUIRED}
-    for info in pkgutil.iter_modules(smartgate_core.__path__):
-        if info.name == 'plot':
+    for info in pkgutil.walk_packages(smartgate_core.__path__, 'smartgate_core.'):
+        if info.name == 'smartgate_core.plot':
             continue
-        module = importlib.import_module(f'smartgate_core.{info.name}')
+        module = importlib.import_module(info.name)
         for name, obj in vars(module).items():
             if isinstance(obj, type) and dataclasses.is_dataclass(obj) and re.search(r'(Params|Rates)$', name) \
                     and obj.__module__ == module.__name__:

@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pytest
 
-from smartgate_core.closed_loop import CONTROL_PERIOD_S, Scenario, drive
-from smartgate_core.controller import STATE_SAFETY_STOP
-from smartgate_core.safety import SafetyDecision, SafetyInputs, SafetyMonitor, SafetyParams
-from smartgate_core.sensors import RangeParams
-from smartgate_core.vehicle_model import VehicleParams
+from smartgate_core.simulation.closed_loop import CONTROL_PERIOD_S, Scenario, drive
+from smartgate_core.driving.controller import STATE_SAFETY_STOP
+from smartgate_core.driving.safety import SafetyDecision, SafetyInputs, SafetyMonitor, SafetyParams
+from smartgate_core.simulation.sensors import RangeParams
+from smartgate_core.simulation.vehicle_model import VehicleParams
 
 P = SafetyParams()
 BUMPER_M = RangeParams().mount_x_m             # front bumper ahead of base_link (12 m)

@@ -4,10 +4,11 @@ import math
 import numpy as np
 import pytest
 
-from smartgate_core.sensors import FIX_RTK_FIXED
-from smartgate_core.sensors import OdometryParams
-from smartgate_core.simulation import SimRates, VehicleSimulator
-from smartgate_core.vehicle_model import DriveCommand, VehicleParams, VehicleState
+from smartgate_core.localization.estimator import FIX_RTK_FIXED
+from smartgate_core.simulation.sensors import OdometryParams
+from smartgate_core.simulation.vehicle import SimRates, VehicleSimulator
+from smartgate_core.driving.command import DriveCommand
+from smartgate_core.simulation.vehicle_model import VehicleParams, VehicleState
 
 
 def record(seed, steps=500, payload_kg=0.0):

@@ -4,7 +4,8 @@ import math
 import numpy as np
 import pytest
 
-from smartgate_core.vehicle_model import DriveCommand, VehicleModel, VehicleParams, VehicleState
+from smartgate_core.driving.command import DriveCommand
+from smartgate_core.simulation.vehicle_model import VehicleModel, VehicleParams, VehicleState
 
 DT = 0.01
 PARAMS = VehicleParams()

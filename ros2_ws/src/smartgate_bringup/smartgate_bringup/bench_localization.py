@@ -19,15 +19,16 @@ from pathlib import Path
 
 import numpy as np
 
-from smartgate_core.closed_loop import CONTROL_PERIOD_S, feed
-from smartgate_core.controller import ControllerParams, RouteTracker
-from smartgate_core.estimator import EstimatorParams
+from smartgate_core.simulation.closed_loop import CONTROL_PERIOD_S, feed
+from smartgate_core.driving.controller import ControllerParams, RouteTracker
+from smartgate_core.localization.estimator import EstimatorParams
 from smartgate_core.lane_map import load_map
-from smartgate_core.localizer import MODE_RTK_FIXED, Localizer, LocalizerParams
+from smartgate_core.localization.localizer import MODE_RTK_FIXED, Localizer, LocalizerParams
 from smartgate_core.route import Route
-from smartgate_core.sensors import GnssEnvironment, GnssParams
-from smartgate_core.simulation import VehicleSimulator
-from smartgate_core.vehicle_model import DriveCommand, VehicleParams, VehicleState
+from smartgate_core.simulation.sensors import GnssEnvironment, GnssParams
+from smartgate_core.simulation.vehicle import VehicleSimulator
+from smartgate_core.driving.command import DriveCommand
+from smartgate_core.simulation.vehicle_model import VehicleParams, VehicleState
 
 FULL_SPEED_MPS = 30.0 / 3.6
 EVENT_START_S = 25.0            # outages and multipath begin once the vehicle runs at 30 km/h [s]

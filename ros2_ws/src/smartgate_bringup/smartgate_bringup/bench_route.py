@@ -16,10 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from smartgate_core.closed_loop import Scenario, drive
-from smartgate_core.controller import PurePursuitTracker
+from smartgate_core.simulation.closed_loop import Scenario, drive
+from smartgate_core.driving.baselines import PurePursuitTracker
 from smartgate_core.lane_map import load_map
-from smartgate_core.vehicle_model import VehicleParams
+from smartgate_core.simulation.sensors import GnssEnvironment
+from smartgate_core.simulation.vehicle_model import VehicleParams
 
 FULL_PAYLOAD_KG = 60000.0
 DRIVING_MPS = 0.5          # cross-track counts while the vehicle moves faster than this [m/s]
@@ -87,7 +88,7 @@ def run(maps_dir: Path, gnb_sites_file: Path, seeds: int, say=print) -> dict:
     maps = sorted(Path(maps_dir).glob('*.geojson'))
     for map_path in maps:
         lane_map = load_map(map_path)
-        site_sky = Scenario(gnss_environment=lane_map.gnss_environment(),
+        site_sky = Scenario(gnss_environment=GnssEnvironment.of_map(lane_map),
                             gnb_sites=lane_map.gnb_sites(gnb_sites_file))
         for rid in lane_map.route_ids:
             route = lane_map.route(rid)
@@ -128,7 +129,7 @@ def run(maps_dir: Path, gnb_sites_file: Path, seeds: int, say=print) -> dict:
         'routes_completed': f"{sum(a['completed'] for a in ours)}/{len(ours)}",
         **_site_figures(site),
         'runs': len(ours), 'seeds_per_route': seeds, 'maps': [p.name for p in maps], 'routes': per_route,
-        'localization_in_loop': 'smartgate_core.localizer.Localizer on the seeded sensor models',
+        'localization_in_loop': 'smartgate_core.localization.localizer.Localizer on the seeded sensor models',
         'python': platform.python_version(), 'wall_seconds': round(time.monotonic() - wall0, 1),
     }
     result['xtrack_ratio'] = round(result['xtrack_rms_m'] / result['baseline_xtrack_rms_m'], 4)

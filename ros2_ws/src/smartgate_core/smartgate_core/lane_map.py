@@ -32,7 +32,6 @@ from shapely.geometry import LineString, Point, Polygon, shape
 
 from .geodesy import MapDatum
 from .route import PathError, Route, validate_path
-from .sensors import GnssEnvironment
 
 KINDS = {
     'lane': 'LineString', 'yard': 'Polygon', 'crane_bay': 'Polygon',
@@ -91,11 +90,6 @@ class LaneMap:
 
     def of_kind(self, kind):
         return [f for f in self.features.values() if f.kind == kind]
-
-    def gnss_environment(self):
-        """The map's outage and multipath zones, for the simulator's GNSS model."""
-        return GnssEnvironment([f.geometry for f in self.of_kind('gnss_outage_zone')],
-                               [f.geometry for f in self.of_kind('multipath_zone')])
 
     @property
     def route_ids(self):

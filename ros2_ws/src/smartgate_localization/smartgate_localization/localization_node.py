@@ -23,11 +23,11 @@ from smartgate_common import qos
 from smartgate_common.convert import all_finite, diagnostic, quaternion_to_yaw, to_seconds, yaw_to_quaternion
 from smartgate_common.node_main import run
 from smartgate_common.parameters import ConfigError, declare, declare_dataclass
-from smartgate_core.estimator import EstimatorParams
+from smartgate_core.localization.estimator import EstimatorParams
 from smartgate_core.lane_map import MapError, load_map
-from smartgate_core.localizer import (MODE_DEAD_RECKONING, MODE_INITIALIZING, MODE_LOST, MODE_RADIO_AIDED,
+from smartgate_core.localization.localizer import (MODE_DEAD_RECKONING, MODE_INITIALIZING, MODE_LOST, MODE_RADIO_AIDED,
                                       Localizer, LocalizerParams)
-from smartgate_core.sensors import FIX_NONE, FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE
+from smartgate_core.localization.estimator import FIX_NONE, FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE
 from smartgate_interfaces.msg import LocalizationStatus, RadioRanges
 from smartgate_interfaces.srv import FromLL, ToLL
 

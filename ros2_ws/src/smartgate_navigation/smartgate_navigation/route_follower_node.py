@@ -31,11 +31,11 @@ from smartgate_common import qos
 from smartgate_common.convert import all_finite, quaternion_to_yaw, to_duration, to_seconds, yaw_to_quaternion
 from smartgate_common.node_main import run
 from smartgate_common.parameters import ConfigError, declare, declare_dataclass
-from smartgate_core.controller import (STATE_DOCKING, STATE_OFF_ROUTE, STATE_SAFETY_STOP, STATE_STOPPED,
+from smartgate_core.driving.controller import (STATE_DOCKING, STATE_OFF_ROUTE, STATE_SAFETY_STOP, STATE_STOPPED,
                                        ControllerParams, RouteTracker)
 from smartgate_core.lane_map import MapError, UnknownRouteError, load_map
 from smartgate_core.route import PathError, Route
-from smartgate_core.safety import SafetyDecision, SafetyInputs, SafetyMonitor, SafetyParams
+from smartgate_core.driving.safety import SafetyDecision, SafetyInputs, SafetyMonitor, SafetyParams
 from smartgate_interfaces.action import FollowRoute
 from smartgate_interfaces.msg import DriveCommand, LocalizationStatus, RouteProgress, VehicleState, ZoneSpeedLimit
 from smartgate_interfaces.msg import Route as RouteMsg

@@ -32,10 +32,12 @@ from smartgate_common.node_main import run
 from smartgate_common.convert import all_finite, diagnostic, to_seconds, to_time, yaw_to_quaternion
 from smartgate_common.parameters import ConfigError, declare, declare_dataclass
 from smartgate_core.lane_map import MapError, load_map
-from smartgate_core.sensors import FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE, FiveGParams, GnssParams, ImuParams, \
-    OdometryParams, RangeParams
-from smartgate_core.simulation import SimRates, VehicleSimulator
-from smartgate_core.vehicle_model import DriveCommand, VehicleParams, VehicleState
+from smartgate_core.localization.estimator import FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE
+from smartgate_core.simulation.sensors import FiveGParams, GnssEnvironment, GnssParams, ImuParams, OdometryParams, \
+    RangeParams
+from smartgate_core.simulation.vehicle import SimRates, VehicleSimulator
+from smartgate_core.driving.command import DriveCommand
+from smartgate_core.simulation.vehicle_model import VehicleParams, VehicleState
 from smartgate_interfaces.msg import DriveCommand as DriveCommandMsg
 from smartgate_interfaces.msg import RadioRanges
 
@@ -90,7 +92,7 @@ class VehicleSimNode(Node):
         heading = self._start_heading(lane_map, start_node)
         start = VehicleState(node.geometry.x, node.geometry.y, heading)
         self.sim = VehicleSimulator(vehicle, start, seed, payload, rates, gnss, odom, imu, self.range_params,
-                                    fiveg, sites, lane_map.gnss_environment())
+                                    fiveg, sites, GnssEnvironment.of_map(lane_map))
 
         self.pub_clock = self.create_publisher(Clock, '/clock', qos.CLOCK)
         self.pub_gnss = self.create_publisher(NavSatFix, 'gnss/fix', qos.SENSOR)

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .estimator import EstimatorParams, PoseEstimator
-from .params import doc
-from .sensors import FIX_NONE, FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE
+from ..params import doc
+from .estimator import FIX_NONE, FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE, EstimatorParams, PoseEstimator
 
 MODE_INITIALIZING, MODE_RTK_FIXED, MODE_RTK_FLOAT, MODE_GNSS_SINGLE = 0, 1, 2, 3
 MODE_RADIO_AIDED, MODE_DEAD_RECKONING, MODE_LOST = 4, 5, 6        # as LocalizationStatus.MODE_*

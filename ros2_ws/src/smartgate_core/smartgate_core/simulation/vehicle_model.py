@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass
-from .params import doc
+from ..driving.command import DriveCommand
+from ..params import doc
 
 
 @dataclass(frozen=True)
@@ -49,14 +50,6 @@ class VehicleState:
     steer_rad: float = 0.0
     accel_mps2: float = 0.0
     yaw_rate_radps: float = 0.0
-
-
-@dataclass(frozen=True)
-class DriveCommand:
-    speed_mps: float = 0.0
-    steer_rad: float = 0.0
-    max_decel_mps2: float = 0.0      # 0: the vehicle's service limit
-    emergency_stop: bool = False
 
 
 class VehicleModel:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .params import doc
+from ..params import doc
 
 EMERGENCY_ABOVE_MPS = 0.5    # slower than this, holding (cap 0) is enough near an obstacle [m/s]
 

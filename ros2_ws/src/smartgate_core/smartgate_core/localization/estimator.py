@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .params import doc
-from .sensors import FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE
+from ..params import doc
 
+# GNSS fix types, as a receiver reports them (the simulator's receiver and the node use these names)
+FIX_NONE, FIX_SINGLE, FIX_RTK_FLOAT, FIX_RTK_FIXED = 'none', 'single', 'rtk_float', 'rtk_fixed'
 CHI2_2DOF_999 = 13.816      # 99.9 % gate for a 2-D innovation
 CHI2_1DOF_999 = 10.828      # 99.9 % gate for a scalar innovation
 N_STATES = 5                # x, y, yaw, gyro bias, odometry scale

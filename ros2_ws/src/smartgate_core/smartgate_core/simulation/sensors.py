@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from shapely.geometry import Point
 
+from ..localization.estimator import FIX_NONE, FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE
 from .vehicle_model import VehicleState
-from .params import doc
+from ..params import doc
 
-FIX_NONE, FIX_SINGLE, FIX_RTK_FLOAT, FIX_RTK_FIXED = 'none', 'single', 'rtk_float', 'rtk_fixed'
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,12 @@ class GnssEnvironment:
     @staticmethod
     def _inside(zones, windows, x, y, t):
         return any(a <= t < b for a, b in windows) or any(z.contains(Point(x, y)) for z in zones)
+
+    @classmethod
+    def of_map(cls, lane_map):
+        """The map's outage and multipath zones."""
+        return cls([f.geometry for f in lane_map.of_kind('gnss_outage_zone')],
+                   [f.geometry for f in lane_map.of_kind('multipath_zone')])
 
     def outage(self, x, y, t):
         return self._inside(self.outage_zones, self.outage_windows, x, y, t)

@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .controller import STATE_OFF_ROUTE, STATE_SAFETY_STOP, STATE_STOPPED, ControllerParams, RouteTracker
-from .estimator import EstimatorParams
-from .localizer import Localizer, LocalizerParams
-from .route import Route
-from .safety import SafetyInputs, SafetyMonitor, SafetyParams
-from .simulation import VehicleSimulator
-from .vehicle_model import DriveCommand, VehicleParams, VehicleState
+from ..driving.controller import STATE_OFF_ROUTE, STATE_SAFETY_STOP, STATE_STOPPED, ControllerParams, RouteTracker
+from ..localization.estimator import EstimatorParams
+from ..localization.localizer import Localizer, LocalizerParams
+from ..route import Route
+from ..driving.safety import SafetyInputs, SafetyMonitor, SafetyParams
+from .vehicle import VehicleSimulator
+from ..driving.command import DriveCommand
+from .vehicle_model import VehicleParams, VehicleState
 
 CONTROL_PERIOD_S = 0.05
 

@@ -11,8 +11,9 @@ import numpy as np
 
 from .sensors import (FiveGModel, FiveGParams, GnssEnvironment, GnssModel, GnssParams, ImuModel, ImuParams,
                       OdometryModel, OdometryParams, RangeParams, RangeSensorModel)
-from .vehicle_model import DriveCommand, VehicleModel, VehicleParams, VehicleState
-from .params import doc
+from ..driving.command import DriveCommand
+from .vehicle_model import VehicleModel, VehicleParams, VehicleState
+from ..params import doc
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""Driving: route tracking control, its benchmark baselines, and the safety monitor."""

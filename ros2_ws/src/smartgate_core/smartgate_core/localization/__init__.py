@@ -1,0 +1,1 @@
+"""Localization: the pose estimator (EKF with integrity) and its sensor front end."""
