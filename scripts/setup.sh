@@ -42,7 +42,8 @@ if [ "$(cat "$VENV/.requirements.sha" 2>/dev/null)" != "$req_hash" ]; then
   # The interface wheels' CMake exports name include directories of the machine they were built on.
   py_inc="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')"
   np_inc="$("$VENV/bin/python" -c 'import numpy; print(numpy.get_include())')"
-  grep -rlE '/opt/python/cp311-cp311' "$VENV/share" --include='*Export.cmake' 2>/dev/null | while read -r f; do
+  # (none left to fix when an existing venv only gained a package: grep finds nothing, which is fine)
+  { grep -rlE '/opt/python/cp311-cp311' "$VENV/share" --include='*Export.cmake' 2>/dev/null || true; } | while read -r f; do
     sed -i -e "s#/opt/python/cp311-cp311/lib/python3.11/site-packages/numpy/_core/include#$np_inc#g" \
            -e "s#/opt/python/cp311-cp311/include/python3.11#$py_inc#g" "$f"
   done
