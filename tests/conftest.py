@@ -111,13 +111,19 @@ class RosClient:
         return self.node.get_clock().now().nanoseconds * 1e-9
 
     def start_heartbeat(self, period_s=0.2):
-        """Publish the fleet manager's heartbeat (on simulated time) until stopped; return the timer."""
+        """Publish the fleet manager's heartbeat (on simulated time) until stopped; return the timer.
+        The sim time of every beat sent is kept in `heartbeat_stamps`."""
         from std_msgs.msg import Header
         from smartgate_common import qos
+        self.heartbeat_stamps = []
+
+        def beat():
+            now = self.node.get_clock().now()
+            pub.publish(Header(stamp=now.to_msg()))
+            self.heartbeat_stamps.append(now.nanoseconds * 1e-9)
         with self._paused:
             pub = self.node.create_publisher(Header, '/fleet/heartbeat', qos.STATUS)
-            return self.node.create_timer(
-                period_s, lambda: pub.publish(Header(stamp=self.node.get_clock().now().to_msg())))
+            return self.node.create_timer(period_s, beat)
 
     def close(self):
         import rclpy

@@ -1,6 +1,7 @@
 """`smartgate demo` end to end: separate node processes over DDS on simulated time."""
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -29,8 +30,13 @@ def test_demo_drives_the_export_route_and_stops_at_the_crane_bay(tmp_path, ros_d
     assert summary['max_cross_track_m'] < 0.20
     assert summary['max_speed_kmh'] >= 29.0
     assert 0 < summary['sim_seconds'] and 0 < summary['wall_seconds'] < 180.0 and wall < 180.0
-    assert 'progress' not in proc.stdout or True
-    assert '[sim' in proc.stdout, 'no progress shown while running'
+    # progress while driving: '[sim  12.3 s]  45.6/694 m ...' lines, counting up to the end of each leg
+    progress = [(float(m[1]), float(m[2]), float(m[3])) for m in
+                re.finditer(r'\[sim\s+([\d.]+) s\]\s+([\d.]+)/(\d+) m', proc.stdout)]
+    assert len(progress) >= 10, 'no progress shown while driving'
+    assert all(b[0] > a[0] for a, b in zip(progress, progress[1:])), 'progress lines out of time order'
+    longest = max(length for _, _, length in progress)
+    assert max(d for _, d, length in progress if length == longest) > 0.8 * longest
     # nothing left running
     assert set(running_node_processes()) <= before
 

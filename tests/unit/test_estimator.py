@@ -1,17 +1,20 @@
-"""estimator: EKF over [x, y, yaw, gyro bias] fed by the simulator's seeded sensor models, the way the
+"""estimator: EKF over [x, y, yaw, gyro bias, odometry scale, side-slip] fed by the simulator's seeded sensor models, the way the
 localization node feeds it (predict on each IMU sample; predict + GNSS fix + dual-antenna heading at 10 Hz)."""
+import dataclasses
 import math
 
 import numpy as np
 import pytest
 
 from smartgate_core.localization.estimator import EstimatorParams, PoseEstimator
+from smartgate_core.simulation.disturbances import DisturbanceParams
 from smartgate_core.simulation.sensors import GnssParams, OdometryParams
 from smartgate_core.simulation.vehicle import VehicleSimulator
 from smartgate_core.driving.command import DriveCommand
 from smartgate_core.simulation.vehicle_model import VehicleParams, VehicleState
 
 DEMO_SEED = 1          # config/vehicle_sim.param.yaml
+CALM = DisturbanceParams(crossfall=0.0, mean_wind_mps=(0.0, 0.0), gust_rate_hz=0.0)
 
 
 def assert_covariance_ok(P):
@@ -24,9 +27,9 @@ class Drive:
     """A straight drive of the simulated vehicle with the estimator in the loop."""
 
     def __init__(self, seed, speed_mps=5.0, yaw_rad=0.3, initial_yaw_error_rad=0.0, use_gnss=True,
-                 use_heading=True, **sim_kwargs):
+                 use_heading=True, estimator_params=EstimatorParams(), **sim_kwargs):
         self.sim = VehicleSimulator(VehicleParams(), VehicleState(20.0, -10.0, yaw_rad), seed=seed, **sim_kwargs)
-        self.est = PoseEstimator(EstimatorParams())
+        self.est = PoseEstimator(estimator_params)
         self.speed_mps, self.yaw_error = speed_mps, initial_yaw_error_rad
         self.use_gnss, self.use_heading = use_gnss, use_heading
         self.odo, self.gyro = 0.0, 0.0
@@ -77,12 +80,29 @@ def test_converges_within_2cm_after_20s_of_straight_driving():
 
 @pytest.mark.parametrize('seed', [0, 2, 3])
 def test_filter_error_is_millimetres_without_correlated_sensor_errors(seed):
-    """The filter itself is precise: without the GNSS's slow wander (which it cannot tell from motion) and
-    the wheel-scale bias and slip, it holds the pose within 1 cm for any seed."""
+    """The filter itself is precise: without the GNSS's slow wander (which it cannot tell from motion), the
+    wheel-scale bias and slip, and the road's crossfall and gusts (so without a side-slip state to learn),
+    it holds the pose within 1 cm for any seed."""
     drive = Drive(seed, gnss_params=GnssParams(walk_sigma_m=0.0),
-                  odometry_params=OdometryParams(scale_error=0.0, slip_rate_hz=0.0))
+                  odometry_params=OdometryParams(scale_error=0.0, slip_rate_hz=0.0), disturbance_params=CALM,
+                  estimator_params=EstimatorParams(slip_sigma_rad=1e-6))
     log = drive.run(20.0)
     assert log[log[:, 0] >= 10.0, 1].max() < 0.01
+
+
+@pytest.mark.parametrize('seed', [0, 2, 3])
+def test_side_slip_is_learnt_on_a_crossfall(seed):
+    """Driving straight across a 2 % crossfall the vehicle crabs (the rear axle runs outside its heading);
+    the side-slip state learns it from the GNSS track against the dual-antenna heading, so the pose stays
+    within 1.5 cm once it has (10 s on), and the learnt slip is within 1 mrad of the true one."""
+    drive = Drive(seed, gnss_params=GnssParams(walk_sigma_m=0.0),
+                  odometry_params=OdometryParams(scale_error=0.0, slip_rate_hz=0.0),
+                  disturbance_params=dataclasses.replace(CALM, crossfall=0.02))
+    log = drive.run(20.0)
+    assert log[log[:, 0] >= 10.0, 1].max() < 0.015
+    true_slip = drive.sim.model.state.lateral_speed_mps / drive.sim.model.state.speed_mps
+    assert true_slip < -0.002                                   # downhill: to the right of the heading
+    assert drive.est.x[5] == pytest.approx(true_slip, abs=1e-3)
 
 
 def test_covariance_stays_symmetric_positive_definite():
@@ -148,7 +168,7 @@ def test_initialize_removes_the_lever_arm():
     (3, 10)."""
     est = PoseEstimator(EstimatorParams())
     est.initialize(0.0, (3.0, 19.5), math.pi / 2, 0.012)
-    assert est.x == pytest.approx([3.0, 10.0, math.pi / 2, 0.0, 1.0])    # ... gyro bias 0, odometry scale 1
+    assert est.x == pytest.approx([3.0, 10.0, math.pi / 2, 0.0, 1.0, 0.0])   # ... no gyro bias, scale 1, no slip
     assert est.initialized and est.t_s == 0.0
     # position variance includes the lever-arm effect of the yaw uncertainty
     assert est.P[0, 0] == pytest.approx(0.012 ** 2 + (9.5 * 0.05) ** 2)

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from smartgate_core.localization.estimator import EstimatorParams, PoseEstimator
 
-PARAMS = EstimatorParams()
+PARAMS = EstimatorParams(tyre_cornering_coefficient_1prad=math.inf)    # the closed-form Track is kinematic: no tyre slip
 ARM_M = PARAMS.lever_arm_m[0]           # 9.5 m ahead of base_link
 FIX_SIGMA_M = 0.012
 R_FIX = np.eye(2) * FIX_SIGMA_M ** 2

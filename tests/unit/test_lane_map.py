@@ -107,12 +107,6 @@ def test_route_speed_limits_respect_edges_and_zones_away_from_boundaries(real_ma
     assert np.all(route.speed_limit_mps > 0)
 
 
-_SPEED_LIMIT_BUG = ('BUG: LaneMap.route (lane_map.py) + Route.from_polyline (route.py) give each densified '
-                    'vertex segment the limit of its START vertex, so for up to 1 m after entering a slower '
-                    'speed zone, or after a fast->slow edge junction, route samples keep the higher limit '
-                    '(30 km/h in the 20 and 15 km/h zones)')
-
-
 @pytest.mark.parametrize('route_id', ['moc1119_export_crane_to_km0', 'moc1119_import_km0_to_crane'])
 def test_route_speed_limits_respect_edges_and_zones_everywhere(real_map, route_id):
     """Every route sample's limit is within the limit of its edge and of every speed zone it is inside."""

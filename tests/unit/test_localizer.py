@@ -457,7 +457,9 @@ def test_without_5g_the_outage_is_dead_reckoning_with_a_growing_protection_level
     lost = pl > LOC_PARAMS.lost_protection_level_m
     assert np.all(modes[~lost] == MODE_DEAD_RECKONING)
     assert np.all(modes[lost] == MODE_LOST)
-    assert lost.any() and not lost[: len(lost) // 2].any()         # trusted for a while, then too uncertain
+    # trusted for a while, then too uncertain: on odometry and gyro alone the unobserved side-slip
+    # (crossfall, wind) makes the lateral error grow with the distance driven
+    assert lost.any() and not lost[: len(lost) // 4].any()
     assert np.all(np.diff(pl) >= -1e-12)                            # nothing but prediction: PL only grows
     assert pl[-1] > 20.0 * pl[0]
     after = _window(rows, OUTAGE[1] + 10.0, SIM_END_S)

@@ -8,12 +8,18 @@ from smartgate_core.localization.estimator import FIX_RTK_FIXED
 from smartgate_core.simulation.sensors import OdometryParams
 from smartgate_core.simulation.vehicle import SimRates, VehicleSimulator
 from smartgate_core.driving.command import DriveCommand
+from smartgate_core.simulation.disturbances import DisturbanceParams
 from smartgate_core.simulation.vehicle_model import VehicleParams, VehicleState
 
 
-def record(seed, steps=500, payload_kg=0.0):
+CALM = DisturbanceParams(crossfall=0.0, mean_wind_mps=(0.0, 0.0), gust_rate_hz=0.0, payload_mass_error=0.0,
+                         payload_cg_offset_m=0.0)
+
+
+def record(seed, steps=500, payload_kg=0.0, disturbances=DisturbanceParams()):
     """Every sensor value (and the truth) of `steps` physics steps, as plain tuples."""
-    sim = VehicleSimulator(VehicleParams(), VehicleState(5.0, -2.0, 0.4), seed=seed, payload_kg=payload_kg)
+    sim = VehicleSimulator(VehicleParams(), VehicleState(5.0, -2.0, 0.4), seed=seed, payload_kg=payload_kg,
+                           disturbance_params=disturbances)
     rows = []
     for k in range(steps):
         out = sim.step(DriveCommand(6.0, 0.05 * math.sin(k / 50.0)))
@@ -33,13 +39,23 @@ def test_same_seed_gives_identical_outputs():
 
 
 def test_different_seeds_give_different_noise_but_the_same_truth():
-    a, b = record(7), record(8)
+    """Without disturbances (which each seed draws differently) the truth is the same for any seed."""
+    a, b = record(7, disturbances=CALM), record(8, disturbances=CALM)
     gnss_a = [r[5] for r in a if r[5] is not None]
     gnss_b = [r[5] for r in b if r[5] is not None]
     assert all(ga[:3] != gb[:3] for ga, gb in zip(gnss_a, gnss_b))
     assert [r[6] for r in a] != [r[6] for r in b]
     assert [r[7] for r in a if r[7]] != [r[7] for r in b if r[7]]
     assert [r[1:5] for r in a] == [r[1:5] for r in b]          # noise never feeds back into the physics
+
+
+def test_disturbances_are_drawn_per_seed():
+    """Each seed draws its own wind, payload error and load offset: the truth differs, a seed repeats it."""
+    assert [r[1:5] for r in record(7, payload_kg=30000.0)] != [r[1:5] for r in record(8, payload_kg=30000.0)]
+    sim = VehicleSimulator(VehicleParams(), VehicleState(), seed=7, payload_kg=30000.0)
+    again = VehicleSimulator(VehicleParams(), VehicleState(), seed=7, payload_kg=30000.0)
+    assert sim.model.payload_kg == again.model.payload_kg != 30000.0
+    assert abs(sim.model.payload_kg / 30000.0 - 1.0) <= DisturbanceParams().payload_mass_error
 
 
 def test_sensor_rates():

@@ -54,6 +54,10 @@ def build_parser():
                        help='route: fixed-route driving; localization: GNSS + 5G localization with integrity')
     bench.add_argument('--json', type=Path, help='write the figures here')
     bench.add_argument('--seeds', type=int, default=6, help='seeded drives per route or scenario (default 6)')
+    bench.add_argument('--tune-seeds', type=int, default=2,
+                       help='route: seeds per route the baselines are tuned on, disjoint from --seeds (default 2)')
+    bench.add_argument('--estop-trials', type=int, default=12,
+                       help='route: e-stop reaction trials over DDS (default 12)')
     vn2000 = sub.add_parser('to-vn2000', help='WGS 84 latitude/longitude -> VN-2000 / TM-3 107-15 (EPSG:9215)')
     vn2000.add_argument('latitude_deg', type=float)
     vn2000.add_argument('longitude_deg', type=float)
@@ -77,13 +81,14 @@ def main(argv=None):
 
 
 def _bench(args):
-    if args.seeds < 1:
-        print('error: --seeds must be at least 1', file=sys.stderr)
-        return EXIT_BAD_INPUT
+    for flag, value in (('--seeds', args.seeds), ('--tune-seeds', args.tune_seeds), ('--estop-trials', args.estop_trials)):
+        if value < 1:
+            print(f'error: {flag} must be at least 1', file=sys.stderr)
+            return EXIT_BAD_INPUT
     say = lambda s: print(s, flush=True)  # noqa: E731
     if args.which == 'route':
         from .bench_route import run
-        figures = run(repo_root() / 'maps', repo_root() / 'config' / 'gnb_sites.yaml', args.seeds, say)
+        figures = run(repo_root(), args.seeds, args.tune_seeds, args.estop_trials, say)
     else:
         from .bench_localization import run
         figures = run(repo_root(), args.seeds, say)

@@ -100,6 +100,7 @@ class RouteFollowerNode(Node):
         self._zone_limits = {}                        # zone id -> imposed limit [m/s]
         self._zones = {z.id: z.geometry for z in self.lane_map.of_kind('speed_zone')}
         self._ticks = 0
+        self._last_steer_rad = 0.0          # the steering of the last command, held by an e-stop
 
         self.pub_cmd = self.create_publisher(DriveCommand, 'cmd_drive', qos.COMMAND)
         self.pub_progress = self.create_publisher(RouteProgress, 'route/progress', qos.STATUS)
@@ -156,8 +157,13 @@ class RouteFollowerNode(Node):
     def _on_estop(self, source, msg):
         with self._lock:
             self._estop[source] = bool(msg.data)
-        (self.get_logger().error if msg.data else self.get_logger().info)(
-            f'{source} e-stop {"ENGAGED" if msg.data else "released"}')
+        if msg.data:        # brake now, not at the next control period; hold the steering as it was
+            cmd = DriveCommand(speed_mps=0.0, steering_angle_rad=self._last_steer_rad, emergency_stop=True)
+            cmd.header.stamp = self.get_clock().now().to_msg()
+            self.pub_cmd.publish(cmd)
+            self.get_logger().error(f'{source} e-stop ENGAGED')
+        else:               # (a separate call: rclpy refuses two severities from one call site)
+            self.get_logger().info(f'{source} e-stop released')
 
     def _on_zone_limit(self, msg):
         if msg.zone_id not in self._zones:
@@ -220,6 +226,7 @@ class RouteFollowerNode(Node):
                 mode = self._drive(active, pose, problem, decision, now_s, cmd)
         cmd.header.stamp = self.get_clock().now().to_msg()
         self.pub_cmd.publish(cmd)
+        self._last_steer_rad = cmd.steering_angle_rad
         if active is not None and active.progress is not None:
             self.pub_progress.publish(active.progress)
             if active.running and now_s - active.last_feedback_s >= self.feedback_period_s:

@@ -35,6 +35,7 @@ from smartgate_core.lane_map import MapError, load_map
 from smartgate_core.localization.estimator import FIX_RTK_FIXED, FIX_RTK_FLOAT, FIX_SINGLE
 from smartgate_core.simulation.sensors import FiveGParams, GnssEnvironment, GnssParams, ImuParams, OdometryParams, \
     RangeParams
+from smartgate_core.simulation.disturbances import DisturbanceParams
 from smartgate_core.simulation.vehicle import SimRates, VehicleSimulator
 from smartgate_core.driving.command import DriveCommand
 from smartgate_core.simulation.vehicle_model import VehicleParams, VehicleState
@@ -72,6 +73,7 @@ class VehicleSimNode(Node):
         imu = declare_dataclass(self, 'imu', ImuParams)
         self.range_params = declare_dataclass(self, 'range', RangeParams)
         fiveg = declare_dataclass(self, 'fiveg', FiveGParams)
+        disturbances = declare_dataclass(self, 'disturbances', DisturbanceParams)
         sites_file = declare(self, 'gnb_sites_file', description='5G gNB sites (YAML, WGS 84) per map',
                              required_type=str)
         self.obstacle_radius_m = declare(self, 'obstacle_radius_m', 1.0,
@@ -92,7 +94,7 @@ class VehicleSimNode(Node):
         heading = self._start_heading(lane_map, start_node)
         start = VehicleState(node.geometry.x, node.geometry.y, heading)
         self.sim = VehicleSimulator(vehicle, start, seed, payload, rates, gnss, odom, imu, self.range_params,
-                                    fiveg, sites, GnssEnvironment.of_map(lane_map))
+                                    fiveg, sites, GnssEnvironment.of_map(lane_map), disturbance_params=disturbances)
 
         self.pub_clock = self.create_publisher(Clock, '/clock', qos.CLOCK)
         self.pub_gnss = self.create_publisher(NavSatFix, 'gnss/fix', qos.SENSOR)

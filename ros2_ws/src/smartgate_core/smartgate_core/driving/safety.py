@@ -25,15 +25,22 @@ from ..params import doc
 EMERGENCY_ABOVE_MPS = 0.5    # slower than this, holding (cap 0) is enough near an obstacle [m/s]
 
 
+def ece_r13_stopping_distance_m(speed_mps: float) -> float:
+    """Longest stop UN ECE R13 allows a category N3 vehicle (Annex 4, type-0 test, service braking)
+    from this speed: 0.15 v + v^2 / 130 with v in km/h; the requirement an e-stop is held to [m]."""
+    v_kmh = speed_mps * 3.6
+    return 0.15 * v_kmh + v_kmh * v_kmh / 130.0
+
+
 @dataclass(frozen=True)
 class SafetyParams:
-    heartbeat_timeout_s: float = doc(0.8, 'fleet heartbeat age that triggers an emergency stop [s]')
+    heartbeat_timeout_s: float = doc(0.6, 'fleet heartbeat age that triggers an emergency stop: three missed 0.2 s beats [s]')
     obstacle_margin_m: float = doc(5.0, 'stop this far short of an obstacle seen by the range sensor [m]')
     min_gap_m: float = doc(20.0, 'least bumper-to-bumper gap kept to a vehicle ahead [m]')
     ttc_emergency_s: float = doc(3.0, 'time to collision under which hard braking is allowed [s]')
     comfort_decel_mps2: float = doc(1.0, 'deceleration the speed caps are built for [m/s^2]')
     service_decel_mps2: float = doc(2.5, 'more than this needed -> emergency braking [m/s^2]')
-    response_lag_s: float = doc(0.35, 'command-to-wheel lag the speed caps allow for [s]')
+    response_lag_s: float = doc(0.9, 'command-to-wheel lag the speed caps allow for: delay, speed loop, brake build-up [s]')
     slow_protection_level_m: float = doc(0.5, 'protection level above which the vehicle creeps [m]')
     integrity_slow_speed_mps: float = doc(2.0, 'creep speed while the protection level is high [m/s]')
     stop_protection_level_m: float = doc(2.0, 'protection level above which the vehicle holds [m]')

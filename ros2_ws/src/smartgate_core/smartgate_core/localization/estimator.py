@@ -1,8 +1,14 @@
 """Planar pose estimation with integrity: an extended Kalman filter over
-[x, y, yaw, gyro bias, odometry scale].
+[x, y, yaw, gyro bias, odometry scale, side-slip].
 
 Prediction integrates wheel speed (times the estimated scale) and IMU yaw rate (minus the estimated
-bias) as a unicycle at base_link. Corrections:
+bias) at base_link along its course: the heading plus the side-slip of the rear axle. A truck's
+tyres slip to carry a turn, so in a steady turn base_link runs outside its heading by a_y / (g c)
+(c the tyres' nominal cornering stiffness per unit load, a_y = v r): about 0.3 deg at 0.35 m/s^2; on
+a crossfall or in a crosswind the vehicle crabs a little too. The nominal turn slip is modelled, the
+rest is a slowly varying (Gauss-Markov) state; without it the GNSS track and the dual-antenna
+heading disagree, and the filter splits the difference into centimetres of position error.
+Corrections:
   - GNSS antenna fixes through the lever arm, with the receiver's covariance for its fix type;
   - the dual-antenna GNSS heading (0.1 deg of yaw is 1.7 cm at a 9.5 m arm);
   - 5G NR network location fixes (position with covariance) and time-of-arrival ranges to gNB
@@ -13,6 +19,12 @@ moved forward by the filter's own motion since their stamp, from a short history
 states (kept consistent with every correction). A long run of rejected GNSS fixes that agree with
 each other re-anchors the position on them, so one bad stretch cannot lock the filter out for good.
 
+Cost: the 5G ranges (one scalar correction per gNB, 10 Hz) are the busiest input, so a scalar
+measurement takes a path of its own: S is a number, K = P h / S needs no inverse and the Joseph form
+is a sum of outer products; a 2-D one inverts its 2x2 S in closed form. The history of past states is
+stored less the sum of the corrections made since initialization, so a correction moves the whole
+history by updating that sum instead of rewriting every stored state.
+
 Protection level: PL = k * sigma_major + b, with k for the configured integrity risk on a 2-D
 Gaussian and b a bias bound carried through the filter: each accepted position measurement moves
 b toward its own source's bound by the share of the Kalman gain it gets (b <- (1 - g) b + g b_src),
@@ -22,6 +34,7 @@ that barely moves the estimate barely moves b.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -33,7 +46,9 @@ from ..params import doc
 FIX_NONE, FIX_SINGLE, FIX_RTK_FLOAT, FIX_RTK_FIXED = 'none', 'single', 'rtk_float', 'rtk_fixed'
 CHI2_2DOF_999 = 13.816      # 99.9 % gate for a 2-D innovation
 CHI2_1DOF_999 = 10.828      # 99.9 % gate for a scalar innovation
-N_STATES = 5                # x, y, yaw, gyro bias, odometry scale
+N_STATES = 6                # x, y, yaw, gyro bias, odometry scale, side-slip
+_YAW_ROW = np.array([0.0, 0.0, 1.0, 0.0, 0.0, 0.0])     # h of a yaw measurement (never written to)
+G_MPS2 = 9.80665
 
 
 @dataclass(frozen=True)
@@ -49,6 +64,9 @@ class EstimatorParams:
     initial_yaw_sigma_rad: float = doc(0.05, 'initial yaw uncertainty, from the AHRS yaw [rad]')
     initial_bias_sigma_radps: float = doc(0.002, 'initial gyro-bias uncertainty [rad/s]')
     initial_scale_sigma: float = doc(0.01, 'initial odometry scale uncertainty [fraction]')
+    tyre_cornering_coefficient_1prad: float = doc(7.0, 'nominal cornering stiffness per unit axle load, for the turn slip [1/rad]')
+    slip_sigma_rad: float = doc(0.004, 'side-slip beyond the nominal turn slip (crossfall, wind, tyres) [rad]')
+    slip_time_constant_s: float = doc(60.0, 'correlation time of that side-slip [s]')
     gate_chi2: float = doc(CHI2_2DOF_999, 'Mahalanobis gate on 2-D innovations (chi-square, 2 dof)')
     gate_chi2_1d: float = doc(CHI2_1DOF_999, 'Mahalanobis gate on scalar innovations (chi-square, 1 dof)')
     reanchor_after: int = doc(15, 'consecutive rejected RTK-fixed fixes, agreeing with each other, that re-anchor')
@@ -72,8 +90,9 @@ class Counters:
 
 
 def _arm(yaw, lever):
+    """The lever arm rotated to the map frame, as (x, y) floats [m]."""
     c, s = math.cos(yaw), math.sin(yaw)
-    return np.array([c * lever[0] - s * lever[1], s * lever[0] + c * lever[1]])
+    return c * lever[0] - s * lever[1], s * lever[0] + c * lever[1]
 
 
 class PoseEstimator:
@@ -92,26 +111,32 @@ class PoseEstimator:
         self.bias_bound_m = params.bias_bound_rtk_fixed_m     # carried through the filter gain
         self.last_gnss_s = -math.inf
         self._rejected_offsets = deque(maxlen=max(1, params.reanchor_after))
-        self._history = deque()             # (t, x, y, yaw) of recent filter states
+        self._history_t = []                # stamps of recent filter states, ascending [s]
+        self._history = []                  # their (x, y, yaw), less the corrections made by then
+        self._corrections = [0.0, 0.0, 0.0]     # sum of the (x, y, yaw) corrections since initialize
+        self._F = np.eye(N_STATES)          # predict Jacobian: the same entries are refilled each call
 
     # ---- time update --------------------------------------------------------------------
     def initialize(self, t_s, antenna_xy, yaw_rad, position_sigma_m, bias_bound_m=None):
         """Start from a GNSS antenna fix and a coarse yaw (AHRS)."""
         p = self.params
         yaw_rad = math.remainder(yaw_rad, 2.0 * math.pi)
-        arm = _arm(yaw_rad, p.lever_arm_m)
-        base = np.asarray(antenna_xy, dtype=float) - arm
-        self.x[:] = [base[0], base[1], yaw_rad, 0.0, 1.0]
+        ax, ay = _arm(yaw_rad, p.lever_arm_m)
+        base = np.asarray(antenna_xy, dtype=float) - np.array([ax, ay])
+        self.x[:] = [base[0], base[1], yaw_rad, 0.0, 1.0, 0.0]
         # base = antenna - R(yaw) l: a yaw error moves base_link along J = d(base)/d(yaw) = (arm_y, -arm_x)
-        J = np.array([arm[1], -arm[0]])
+        J = np.array([ay, -ax])
         yaw_var = p.initial_yaw_sigma_rad ** 2
-        self.P = np.diag([0.0, 0.0, yaw_var, p.initial_bias_sigma_radps ** 2, p.initial_scale_sigma ** 2])
+        self.P = np.diag([0.0, 0.0, yaw_var, p.initial_bias_sigma_radps ** 2, p.initial_scale_sigma ** 2,
+                          p.slip_sigma_rad ** 2])
         self.P[0:2, 0:2] = position_sigma_m ** 2 * np.eye(2) + np.outer(J, J) * yaw_var
         self.P[0:2, 2] = self.P[2, 0:2] = J * yaw_var
         self.t_s, self.initialized = t_s, True
         self.bias_bound_m = p.bias_bound_rtk_fixed_m if bias_bound_m is None else bias_bound_m
         self.last_gnss_s = t_s
+        self._history_t.clear()
         self._history.clear()
+        self._corrections = [0.0, 0.0, 0.0]
         self._remember()
 
     def predict(self, t_s, speed_mps, yaw_rate_radps):
@@ -122,88 +147,143 @@ class PoseEstimator:
         if dt <= 0.0:
             return
         p = self.params
-        x, y, yaw, bias, scale = self.x
+        x, y, yaw, bias, scale, slip = self.x.tolist()
         v = speed_mps * scale
         w = yaw_rate_radps - bias
-        yaw_mid = yaw + 0.5 * w * dt
-        c, s = math.cos(yaw_mid), math.sin(yaw_mid)
+        turn = 1.0 / (G_MPS2 * p.tyre_cornering_coefficient_1prad)       # nominal slip per lateral accel
+        course = yaw + 0.5 * w * dt - v * w * turn + slip
+        c, s = math.cos(course), math.sin(course)
         self.x[0] = x + v * c * dt
         self.x[1] = y + v * s * dt
         self.x[2] = math.remainder(yaw + w * dt, 2.0 * math.pi)
-        F = np.eye(N_STATES)
+        decay = math.exp(-dt / p.slip_time_constant_s)
+        self.x[5] = slip * decay
+        F = self._F
         F[0, 2], F[1, 2] = -v * s * dt, v * c * dt
-        F[0, 3], F[1, 3] = 0.5 * v * s * dt * dt, -0.5 * v * c * dt * dt
+        dcourse_dbias = -0.5 * dt + v * turn
+        F[0, 3], F[1, 3] = -v * s * dt * dcourse_dbias, v * c * dt * dcourse_dbias
         F[2, 3] = -dt
-        F[0, 4], F[1, 4] = speed_mps * c * dt, speed_mps * s * dt
-        G = np.array([[c * dt * scale, 0.0], [s * dt * scale, 0.0], [0.0, dt], [0.0, 0.0], [0.0, 0.0]])
+        dcourse_dscale = -speed_mps * w * turn
+        F[0, 4] = speed_mps * c * dt - v * s * dt * dcourse_dscale
+        F[1, 4] = speed_mps * s * dt + v * c * dt * dcourse_dscale
+        F[0, 5], F[1, 5], F[5, 5] = -v * s * dt, v * c * dt, decay
+        # Q = G diag(speed_var, gyro_var) G^T with G = [[c dt scale, 0], [s dt scale, 0], [0, dt], 0, 0, 0]
+        gx, gy = c * dt * scale, s * dt * scale
         speed_var = p.speed_sigma_mps ** 2 + (p.speed_relative_sigma * speed_mps) ** 2
-        Q = G @ np.diag([speed_var, p.gyro_sigma_radps ** 2]) @ G.T
+        Q = np.zeros((N_STATES, N_STATES))
+        Q[0, 0], Q[0, 1] = gx * speed_var * gx, gx * speed_var * gy
+        Q[1, 0], Q[1, 1] = gy * speed_var * gx, gy * speed_var * gy
+        Q[2, 2] = dt * p.gyro_sigma_radps ** 2 * dt
         Q[3, 3] = p.gyro_bias_walk_radps2 ** 2 * dt
         Q[4, 4] = p.scale_walk ** 2 * dt
+        Q[5, 5] = p.slip_sigma_rad ** 2 * (1.0 - decay * decay)
         self.P = F @ self.P @ F.T + Q
         self.t_s = t_s
         self._remember()
 
     def _remember(self):
-        self._history.append((self.t_s, self.x[0], self.x[1], self.x[2]))
-        while self._history and self._history[0][0] < self.t_s - self.params.history_s:
-            self._history.popleft()
+        cx, cy, cyaw = self._corrections
+        x, y, yaw = self.x[:3].tolist()
+        self._history_t.append(self.t_s)
+        self._history.append((x - cx, y - cy, yaw - cyaw))
+        old = bisect_left(self._history_t, self.t_s - self.params.history_s)
+        if old:
+            del self._history_t[:old], self._history[:old]
 
     def _shift_history(self, before):
-        """Apply a correction to the stored states too, so only motion counts as motion."""
-        d = self.x[:3] - before[:3]
-        self._history = deque((t, hx + d[0], hy + d[1], math.remainder(hyaw + d[2], 2.0 * math.pi))
-                              for t, hx, hy, hyaw in self._history)
+        """A correction moves the stored states too, so only motion counts as motion: they are read
+        back with the sum of corrections added, so adding this one to the sum moves them all."""
+        c = self._corrections
+        c[0] += float(self.x[0] - before[0])
+        c[1] += float(self.x[1] - before[1])
+        c[2] = math.remainder(c[2] + float(self.x[2] - before[2]), 2.0 * math.pi)
 
     def _motion_since(self, t_s):
         """(dx, dy, dyaw) of the filter state from time t_s to now (zero when t_s is not in the past)."""
-        if t_s is None or t_s >= self.t_s or not self._history:
+        if t_s is None or t_s >= self.t_s or not self._history_t:
             return 0.0, 0.0, 0.0
-        times = [h[0] for h in self._history]
-        i = int(np.searchsorted(times, t_s))
+        if math.isnan(t_s):
+            return math.nan, math.nan, math.nan         # no time, no motion: the gate refuses the measurement
+        times = self._history_t
+        i = bisect_left(times, t_s)
         if i == 0:
-            _, hx, hy, hyaw = self._history[0]
+            hx, hy, hyaw = self._history[0]
         else:                                   # interpolate between the states around t_s
-            t0, x0, y0, yaw0 = self._history[i - 1]
-            t1, x1, y1, yaw1 = self._history[min(i, len(times) - 1)]
+            j = min(i, len(times) - 1)
+            t0, (x0, y0, yaw0) = times[i - 1], self._history[i - 1]
+            t1, (x1, y1, yaw1) = times[j], self._history[j]
             w = (t_s - t0) / (t1 - t0) if t1 > t0 else 0.0
             hx, hy = x0 + w * (x1 - x0), y0 + w * (y1 - y0)
             hyaw = yaw0 + w * math.remainder(yaw1 - yaw0, 2.0 * math.pi)
-        return self.x[0] - hx, self.x[1] - hy, math.remainder(self.x[2] - hyaw, 2.0 * math.pi)
+        cx, cy, cyaw = self._corrections
+        return (float(self.x[0]) - (hx + cx), float(self.x[1]) - (hy + cy),
+                math.remainder(float(self.x[2]) - (hyaw + cyaw), 2.0 * math.pi))
 
     # ---- measurement updates ------------------------------------------------------------
     def _correct(self, sensor, innovation, H, R, gate, bias_bound_m=None):
-        """Gate, then a Joseph-form update; True when used. `innovation` is a vector. With a bias
-        bound, the measurement is a position source and b moves toward it by its share of the gain."""
-        S = H @ self.P @ H.T + R
-        d2 = float(innovation @ np.linalg.solve(S, innovation))
-        if not math.isfinite(d2) or d2 > gate:
-            self.counters.count(sensor, False)
-            self.last_rejection = f'{sensor} gated out: Mahalanobis distance^2 {d2:.1f} > {gate:.1f}'
+        """Gate, then a Joseph-form update of a 2-D measurement (innovation (2,), H (2, N_STATES), R (2, 2));
+        True when used. With a bias bound, the measurement is a position source and b moves toward it
+        by its share of the gain."""
+        PHt = self.P @ H.T
+        S = H @ PHt + R
+        (a, b), (c, d) = S.tolist()
+        det = a * d - b * c
+        e0, e1 = innovation.tolist()
+        # innovation^T S^-1 innovation with S^-1 = [[d, -b], [-c, a]] / det; no number unless S is invertible
+        d2 = (e0 * (d * e0 - b * e1) + e1 * (a * e1 - c * e0)) / det if det > 0.0 else math.nan
+        if self._gated_out(sensor, d2, gate):
             return False
-        before = self.x.copy()
-        K = self.P @ H.T @ np.linalg.inv(S)
-        self.x += K @ innovation
+        K = PHt @ np.array([[d, -b], [-c, a]]) / det
+        # Joseph form: (I - K H) P (I - K H)^T + K R K^T = P - K H P - P H^T K^T + K S K^T, written
+        # without assuming P symmetric to the last bit, so it damps rounding asymmetry as the product does
+        P = self.P - K @ (H @ self.P) - PHt @ K.T + K @ S @ K.T
+        return self._use(sensor, K @ innovation, P, float(np.trace(K[:2] @ H[:, :2])) / 2.0, bias_bound_m)
+
+    def _correct_scalar(self, sensor, innovation, h, variance, gate, bias_bound_m=None):
+        """_correct for a scalar measurement with Jacobian row h (5,): S is a number, so K = P h / S
+        needs no inverse and the Joseph form is a sum of outer products."""
+        Ph = self.P @ h
+        S = float(h @ Ph) + variance
+        d2 = innovation * innovation / S if S > 0.0 else math.nan
+        if self._gated_out(sensor, d2, gate):
+            return False
+        K = Ph / S
+        # Joseph form: (I - K h^T) P (I - K h^T)^T + K r K^T = P - K h^T P - P h K^T + S K K^T, written
+        # without assuming P symmetric to the last bit, so it damps rounding asymmetry as the product does
+        Kc = K[:, None]                                 # outer products by broadcasting (cheaper than np.outer)
+        P = self.P - Kc * (h @ self.P) - Ph[:, None] * K + S * (Kc * K)
+        return self._use(sensor, K * innovation, P, (K[0] * h[0] + K[1] * h[1]) / 2.0, bias_bound_m)
+
+    def _gated_out(self, sensor, d2, gate):
+        """True (counted, with the reason) when the squared Mahalanobis distance fails the gate."""
+        if math.isfinite(d2) and d2 <= gate:
+            return False
+        self.counters.count(sensor, False)
+        self.last_rejection = f'{sensor} gated out: Mahalanobis distance^2 {d2:.1f} > {gate:.1f}'
+        return True
+
+    def _use(self, sensor, dx, P, gain_share, bias_bound_m):
+        """Take an accepted correction: state, covariance, history, bias bound and counter; True."""
+        before = self.x[:3].copy()
+        self.x += dx
         self.x[2] = math.remainder(self.x[2], 2.0 * math.pi)
-        I_KH = np.eye(N_STATES) - K @ H
-        self.P = I_KH @ self.P @ I_KH.T + K @ R @ K.T      # Joseph form keeps P symmetric PSD
+        self.P = P
         self._shift_history(before)
         if bias_bound_m is not None:
-            share = float(np.clip(np.trace((K @ H)[:2, :2]) / 2.0, 0.0, 1.0))
+            share = min(max(gain_share, 0.0), 1.0)
             self.bias_bound_m += share * (bias_bound_m - self.bias_bound_m)
         self.counters.count(sensor, True)
         return True
 
     def _position(self, sensor, xy, cov, lever, t_s):
         """Innovation, Jacobian and covariance of an antenna position fix moved to the filter time."""
-        yaw = self.x[2]
-        arm = _arm(yaw, lever)
+        x, y, yaw = self.x[:3].tolist()
+        ax, ay = _arm(yaw, lever)
         dx, dy, dyaw = self._motion_since(t_s)
-        measured = np.asarray(xy, dtype=float) + np.array([dx, dy]) + (arm - _arm(yaw - dyaw, lever))
-        H = np.zeros((2, N_STATES))
-        H[0, 0] = H[1, 1] = 1.0
-        H[0, 2], H[1, 2] = -arm[1], arm[0]
-        return measured - (self.x[:2] + arm), H, np.asarray(cov, dtype=float)
+        px, py = _arm(yaw - dyaw, lever)
+        measured = np.asarray(xy, dtype=float) + np.array([dx, dy]) + np.array([ax - px, ay - py])
+        H = np.array([[1.0, 0.0, -ay, 0.0, 0.0, 0.0], [0.0, 1.0, ax, 0.0, 0.0, 0.0]])
+        return measured - np.array([x + ax, y + ay]), H, np.asarray(cov, dtype=float)
 
     def update_gnss(self, antenna_xy, covariance_2x2, t_s=None, bias_bound_m=None) -> bool:
         """Correct with a GNSS antenna fix stamped t_s (None: now); False (and counted) when gated out."""
@@ -247,10 +327,7 @@ class PoseEstimator:
     def update_heading(self, yaw_rad, variance, t_s=None) -> bool:
         """Correct yaw with a dual-antenna GNSS heading stamped t_s; False (and counted) when gated out."""
         innovation = math.remainder(yaw_rad + self._motion_since(t_s)[2] - self.x[2], 2.0 * math.pi)
-        H = np.zeros((1, N_STATES))
-        H[0, 2] = 1.0
-        return self._correct('gnss_heading', np.array([innovation]), H, np.array([[variance]]),
-                             self.params.gate_chi2_1d)
+        return self._correct_scalar('gnss_heading', innovation, _YAW_ROW, variance, self.params.gate_chi2_1d)
 
     def update_fiveg_fix(self, xy, covariance_2x2, t_s=None) -> bool:
         """Correct with a 5G network location fix of the modem antenna."""
@@ -262,19 +339,20 @@ class PoseEstimator:
         """Correct with a time-of-arrival range from the modem antenna to a gNB site (x, y, z)."""
         p = self.params
         dx, dy, dyaw = self._motion_since(t_s)
-        arm = _arm(self.x[2], p.fiveg_lever_arm_m)
-        ue = self.x[:2] + arm - np.array([dx, dy]) - (arm - _arm(self.x[2] - dyaw, p.fiveg_lever_arm_m))
-        delta = ue - np.asarray(site_xyz[:2], dtype=float)
+        x, y, yaw = self.x[:3].tolist()
+        ax, ay = _arm(yaw, p.fiveg_lever_arm_m)
+        px, py = _arm(yaw - dyaw, p.fiveg_lever_arm_m)
+        # the modem antenna at the stamp: base_link then, with the lever arm at the yaw of then
+        ex = x + ax - dx - (ax - px) - float(site_xyz[0])
+        ey = y + ay - dy - (ay - py) - float(site_xyz[1])
         dz = p.fiveg_antenna_height_m - site_xyz[2]
-        predicted = math.sqrt(float(delta @ delta) + dz * dz)
+        predicted = math.sqrt(ex * ex + ey * ey + dz * dz)
         if predicted < 1.0:
             return False
-        u = delta / predicted                   # d(range)/d(x, y)
-        H = np.zeros((1, N_STATES))
-        H[0, 0], H[0, 1] = u
-        H[0, 2] = u @ np.array([-arm[1], arm[0]])
-        return self._correct('fiveg_range', np.array([range_m - predicted]), H, np.array([[variance]]),
-                             p.gate_chi2_1d, p.bias_bound_fiveg_m)
+        ux, uy = ex / predicted, ey / predicted             # d(range)/d(x, y)
+        h = np.array([ux, uy, ux * -ay + uy * ax, 0.0, 0.0, 0.0])
+        return self._correct_scalar('fiveg_range', range_m - predicted, h, variance, p.gate_chi2_1d,
+                                    p.bias_bound_fiveg_m)
 
     def admit_bias(self, bound_m):
         """Before a more precise source takes over: the estimate may be off by the bias bound of the
@@ -295,12 +373,12 @@ class PoseEstimator:
     # ---- outputs ------------------------------------------------------------------------
     def pose_at(self, t_s, speed_mps, yaw_rate_radps):
         """(x, y, yaw) extrapolated to t_s without changing the filter."""
-        x, y, yaw, bias, scale = self.x
+        x, y, yaw, bias, scale, slip = self.x.tolist()
         dt = max(0.0, t_s - self.t_s) if self.t_s is not None else 0.0
         w = yaw_rate_radps - bias
-        yaw_mid = yaw + 0.5 * w * dt
         v = speed_mps * scale
-        return (x + v * math.cos(yaw_mid) * dt, y + v * math.sin(yaw_mid) * dt,
+        course = yaw + 0.5 * w * dt - v * w / (G_MPS2 * self.params.tyre_cornering_coefficient_1prad) + slip
+        return (x + v * math.cos(course) * dt, y + v * math.sin(course) * dt,
                 math.remainder(yaw + w * dt, 2.0 * math.pi))
 
     @property

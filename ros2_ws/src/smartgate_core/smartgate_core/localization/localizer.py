@@ -31,8 +31,27 @@ class LocalizerParams:
                                           'slowly, so each is weighted by its share [s]')
 
 
+def _close(x, y):
+    """np.isclose(x, y) with its default tolerances (rtol 1e-5, atol 1e-8), for two floats."""
+    return x == y or (abs(x - y) <= 1e-8 + 1e-5 * abs(y) and math.isfinite(y))
+
+
 def _positive_definite(cov):
-    return cov.shape == (2, 2) and np.allclose(cov, cov.T) and np.linalg.eigvalsh(0.5 * (cov + cov.T)).min() > 0.0
+    """np.allclose(cov, cov.T) and the symmetric part positive definite, for a 2x2 covariance.
+
+    allclose and eigvalsh cost tens of microseconds per fix, so allclose is written out, and a matrix
+    far from singular (a, d > 0 and the determinant of the symmetric part above 1e-9 (a + d)^2, so its
+    smaller eigenvalue exceeds 1e-9 (a + d), far above eigvalsh's rounding) needs no eigvalsh: the
+    answer is eigvalsh's for every input."""
+    if cov.shape != (2, 2):
+        return False
+    (a, b), (c, d) = cov.tolist()
+    if not (_close(a, a) and _close(b, c) and _close(c, b) and _close(d, d)):
+        return False
+    s = 0.5 * (b + c)
+    if a > 0.0 and d > 0.0 and a * d - s * s > 1e-9 * (a + d) * (a + d):
+        return True
+    return bool(np.linalg.eigvalsh(0.5 * (cov + cov.T)).min() > 0.0)
 
 
 class Localizer:

@@ -12,6 +12,7 @@ import numpy as np
 from .sensors import (FiveGModel, FiveGParams, GnssEnvironment, GnssModel, GnssParams, ImuModel, ImuParams,
                       OdometryModel, OdometryParams, RangeParams, RangeSensorModel)
 from ..driving.command import DriveCommand
+from .disturbances import DisturbanceModel, DisturbanceParams
 from .vehicle_model import VehicleModel, VehicleParams, VehicleState
 from ..params import doc
 
@@ -50,7 +51,7 @@ class VehicleSimulator:
     vehicle: VehicleParams
     start: VehicleState
     seed: int
-    payload_kg: float = 0.0
+    payload_kg: float = 0.0                           # declared; the true mass differs (disturbances)
     rates: SimRates = field(default_factory=SimRates)
     gnss_params: GnssParams = field(default_factory=GnssParams)
     odometry_params: OdometryParams = field(default_factory=OdometryParams)
@@ -60,12 +61,15 @@ class VehicleSimulator:
     gnb_sites: dict = field(default_factory=dict)     # gNB id -> (x, y) in the map frame [m]
     gnss_environment: GnssEnvironment = field(default_factory=GnssEnvironment)
     obstacles: list = field(default_factory=list)     # discs (x, y, radius) in the map frame [m]
+    disturbance_params: DisturbanceParams = field(default_factory=DisturbanceParams)
 
     def __post_init__(self):
-        # one independent stream per sensor, all from the one seed
-        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(5)]
+        # one independent stream per sensor and one for the disturbances, all from the one seed
+        streams = [np.random.default_rng(s) for s in np.random.SeedSequence(self.seed).spawn(6)]
         self.dt_s = 1.0 / self.rates.physics_hz
-        self.model = VehicleModel(self.vehicle, self.start, self.payload_kg, self.dt_s)
+        self.disturbances = DisturbanceModel(self.disturbance_params, streams[5])
+        self.model = VehicleModel(self.vehicle, self.start, self.payload_kg * self.disturbances.payload_factor,
+                                  self.dt_s, self.disturbances.payload_cg_offset_m)
         self.gnss = GnssModel(self.gnss_params, streams[0], self.gnss_environment)
         self.odometry = OdometryModel(self.odometry_params, streams[1])
         self.imu = ImuModel(self.imu_params, streams[2])
@@ -83,7 +87,9 @@ class VehicleSimulator:
 
     def step(self, command: DriveCommand) -> SimOutputs:
         """Advance one physics step under `command`; return the sensor samples now due."""
-        truth = self.model.step(command)
+        m = self.model
+        truth = m.step(command, self.disturbances.force(self.t_s, self.dt_s, m.state.yaw_rad, m.mass_kg,
+                                                        m.payload_kg > 0.0, m.cg_x_m))
         self.step_count += 1
         out = SimOutputs(self.t_s, truth)
         if self._due(self.rates.gnss_hz):
