@@ -26,6 +26,11 @@ KMH = 1.0 / 3.6
 # base_link, passes under it in the last metres of the approach and re-acquires while docking.
 GIRDER_AHEAD_OF_STOP_M = 4.5
 GIRDER_SHADOW_M = 6.0
+# Yard slots a bay's crane serves: ground slots for one 40 ft box each (12.19 x 2.44 m with 15 cm to
+# spare around it), beside the lane on its left, centred (along, left) of the deck middle of a vehicle
+# stopped at the bay (4.5 m ahead of base_link, under the girder); two need gantry travel, one trolley.
+SLOT_LENGTH_M, SLOT_WIDTH_M = 12.5, 2.8
+SLOT_CENTRES_M = ((-7.0, 5.5), (7.0, 5.5), (0.0, 8.5))
 
 
 def girder_shadow(stop_xy, heading_rad, half_width_m=10.0):
@@ -35,6 +40,18 @@ def girder_shadow(stop_xy, heading_rad, half_width_m=10.0):
     half = GIRDER_SHADOW_M / 2.0
     return [(cx + a * c - b * s, cy + a * s + b * c)
             for a, b in ((-half, -half_width_m), (half, -half_width_m), (half, half_width_m), (-half, half_width_m))]
+
+
+def yard_slots(m, bay_id, stop_xy, heading_rad):
+    """The ground slots of the crane bay `bay_id` whose vehicles stop at stop_xy heading heading_rad."""
+    c, s = np.cos(heading_rad), np.sin(heading_rad)
+    for i, (along, left) in enumerate(SLOT_CENTRES_M, start=1):
+        a = GIRDER_AHEAD_OF_STOP_M + along
+        cx, cy = stop_xy[0] + a * c - left * s, stop_xy[1] + a * s + left * c
+        half_l, half_w = SLOT_LENGTH_M / 2.0, SLOT_WIDTH_M / 2.0
+        ring = [(cx + u * c - w * s, cy + u * s + w * c)
+                for u, w in ((-half_l, -half_w), (half_l, -half_w), (half_l, half_w), (-half_l, half_w))]
+        m.add('yard_slot', f'{bay_id}_slot_{i}', 'Polygon', ring, crane_bay=bay_id)
 
 
 def arc(cx, cy, r, a0, a1, step_m=1.0):
@@ -230,6 +247,8 @@ def moc_1119_1120(path):
           stop_node='vn_imp_cb2_stop', crane_id='vn_asc_2')
     m.add('gnss_outage_zone', 'outage_girder_vn_asc_1', 'Polygon', girder_shadow(nodes['vn_exp_cb1_stop'][0], np.pi / 2),
           cause='crane portal girder (vn_asc_1)')
+    yard_slots(m, 'vn_export_cb1', nodes['vn_exp_cb1_stop'][0], np.pi / 2)
+    yard_slots(m, 'vn_import_cb2', nodes['vn_imp_cb2_stop'][0], -np.pi / 2)
     m.add('gnss_outage_zone', 'outage_girder_vn_asc_2', 'Polygon',
           girder_shadow(nodes['vn_imp_cb2_stop'][0], -np.pi / 2), cause='crane portal girder (vn_asc_2)')
     m.add('handover_point', 'handover_export', 'Point', nodes['vn_exp_handover'][0], node='vn_exp_handover')
@@ -333,6 +352,7 @@ def moc_1088_1089(path):
            stop_node='vn_cb_stop', crane_id='vn_asc_1')
     m.add('gnss_outage_zone', 'outage_girder_vn_asc_1', 'Polygon', girder_shadow(nodes['vn_cb_stop'][0], np.pi / 2),
           cause='crane portal girder (vn_asc_1)')
+    yard_slots(m, 'vn_baonguyen_cb1', nodes['vn_cb_stop'][0], np.pi / 2)
     m.add('handover_point', 'handover_export', 'Point', nodes['vn_exp_handover'][0], node='vn_exp_handover')
     m.add('handover_point', 'handover_import', 'Point', nodes['cn_imp_handover'][0], node='cn_imp_handover')
     m.stop_lines(road, customs_m, (h_exp, h_imp))

@@ -251,3 +251,62 @@ def test_stop_line_without_a_reason_is_a_map_error(tmp_path):
     with pytest.raises(MapError, match=r'properties.reason missing') as info:
         load_map(path)
     assert str(info.value).startswith(f"{path}: feature #{index} (id 'stop_exp_customs'): ")
+
+
+# --- yard slots --------------------------------------------------------------------------------
+
+def test_every_crane_bay_has_yard_slots_beside_the_lane(lane_map):
+    """Three 40 ft ground slots per bay, inside the bay (the crane's reach), clear of the lanes' routes."""
+    bays = {f.id for f in lane_map.of_kind('crane_bay')}
+    slots = lane_map.of_kind('yard_slot')
+    assert {s.properties['crane_bay'] for s in slots} == bays
+    for bay in bays:
+        assert sum(s.properties['crane_bay'] == bay for s in slots) == 3
+    for s in slots:
+        rect = s.geometry.minimum_rotated_rectangle
+        sides = sorted(np.hypot(*np.diff(np.asarray(rect.exterior.coords)[:3], axis=0).T))
+        assert sides == pytest.approx([2.8, 12.5], abs=0.01)            # a 40 ft box with 15 cm around it
+        assert min(s.geometry.distance(e.geometry) for e in lane_map.of_kind('route_edge')) > 2.0
+
+
+def _with_slot(tmp_path, mutate):
+    doc = json.loads((MAPS_DIR / 'moc_1119_1120.geojson').read_text(encoding='utf-8'))
+    index = next(i for i, f in enumerate(doc['features']) if f['properties']['id'] == 'vn_export_cb1_slot_1')
+    mutate(doc, doc['features'][index])
+    path = tmp_path / 'map.geojson'
+    path.write_text(json.dumps(doc), encoding='utf-8')
+    return path
+
+
+def test_yard_slot_of_an_unknown_bay_is_a_map_error(tmp_path):
+    path = _with_slot(tmp_path, lambda doc, f: f['properties'].update(crane_bay='vn_export_cb9'))
+    with pytest.raises(MapError, match=r"\(yard_slot 'vn_export_cb1_slot_1'\): crane_bay 'vn_export_cb9' is not a "
+                                       r"crane_bay$"):
+        load_map(path)
+
+
+def test_yard_slot_on_the_lane_is_a_map_error(tmp_path):
+    """Moved 5.5 m right, onto the driverless yard lane: vehicles pass there."""
+    def onto_the_lane(doc, f):
+        f['geometry']['coordinates'] = [[[lon + 5.5 / 103300.0, lat] for lon, lat in ring]
+                                        for ring in f['geometry']['coordinates']]
+    with pytest.raises(MapError, match=r"slot_1'\): is 0.00 m from route edge 'vn_exp_park_1__vn_exp_cb1_stop'"):
+        load_map(_with_slot(tmp_path, onto_the_lane))
+
+
+def test_yard_slot_out_of_the_cranes_reach_is_a_map_error(tmp_path):
+    def far_away(doc, f):
+        f['geometry']['coordinates'] = [[[lon - 0.0005, lat] for lon, lat in ring]
+                                        for ring in f['geometry']['coordinates']]
+    with pytest.raises(MapError, match=r"lies outside its crane bay 'vn_export_cb1'"):
+        load_map(_with_slot(tmp_path, far_away))
+
+
+def test_overlapping_yard_slots_are_a_map_error(tmp_path):
+    def twice(doc, f):
+        copy = json.loads(json.dumps(f))
+        copy['properties']['id'] = 'vn_export_cb1_slot_9'
+        doc['features'].append(copy)
+    with pytest.raises(MapError, match=r"\(yard_slot 'vn_export_cb1_slot_1'\): overlaps feature #\d+ "
+                                       r"\(yard_slot 'vn_export_cb1_slot_9'\)"):
+        load_map(_with_slot(tmp_path, twice))

@@ -41,9 +41,9 @@ DRIVING_MPS = 0.5          # cross-track counts while the vehicle moves faster t
 TUNING_SEED0 = 9000        # tuning seeds are 9000 + i, evaluation seeds 0 .. N-1
 ESTOP_FROM_KMH = 30.0
 ESTOP_REQUIREMENT = 'UN ECE R13 Annex 4, type-0 test, category N3: s <= 0.15 v + v^2 / 130 (v in km/h)'
-PURE_PURSUIT_GRID = [PurePursuitParams(t, lo, hi) for t in (0.9, 1.0, 1.2, 1.5, 2.0)
+PURE_PURSUIT_GRID = [PurePursuitParams(t, lo, hi) for t in (0.8, 0.9, 1.0, 1.2, 1.5, 2.0)
                      for lo in (3.0, 5.0) for hi in (10.0, 20.0)]
-STANLEY_GRID = [StanleyParams(k, soft) for k in (0.5, 1.0, 2.0, 3.0) for soft in (0.5, 2.0)]
+STANLEY_GRID = [StanleyParams(k, soft) for k in (1.0, 2.0, 3.0, 4.0) for soft in (0.5, 2.0, 4.0)]
 FAMILIES = {'pure_pursuit': (PurePursuitTracker, PURE_PURSUIT_GRID), 'stanley': (StanleyTracker, STANLEY_GRID)}
 
 

@@ -16,11 +16,14 @@ Schema (every feature has `properties.kind` and `properties.id`; coordinates are
   route            geometry null; node_ids [..] (consecutive pairs must be route_edges)
   gnss_outage_zone Polygon where the sky is blocked (canopies, crane portals); cause (text)
   multipath_zone   Polygon where GNSS is reflected (stacks, cranes): RTK float and jumps; cause
+  yard_slot        Polygon, the ground footprint of a container slot; crane_bay (id of the crane_bay whose
+                   crane serves it: the slot lies inside that bay and clear of every route edge)
 The collection's `properties` carry `datum` {latitude_deg, longitude_deg, height_m} (origin of the
 map frame) and `illustrative` (true: these maps are drawn for the pilot, not surveyed).
 """
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -38,6 +41,7 @@ KINDS = {
     'customs_checkpoint': 'Polygon', 'border_line': 'LineString', 'handover_point': 'Point',
     'speed_zone': 'Polygon', 'route_node': 'Point', 'route_edge': 'LineString', 'route': None,
     'stop_line': 'LineString', 'gnss_outage_zone': 'Polygon', 'multipath_zone': 'Polygon',
+    'yard_slot': 'Polygon',
 }
 REQUIRED_PROPS = {
     'lane': {'direction': str, 'index': int, 'driverless': bool, 'width_m': (int, float)},
@@ -50,9 +54,11 @@ REQUIRED_PROPS = {
     'route_edge': {'from': str, 'to': str, 'max_speed_mps': (int, float)},
     'route': {'node_ids': list},
     'stop_line': {'lane': str, 'reason': str},
+    'yard_slot': {'crane_bay': str},
 }
 EDGE_SNAP_TOLERANCE_M = 0.05   # an edge must start/end this close to its nodes [m]
 EDGE_DENSIFY_M = 1.0           # edges are densified to this vertex spacing before resampling [m]
+SLOT_CLEARANCE_M = 2.0         # a yard slot keeps this far from every route edge (half a vehicle and more) [m]
 
 
 class MapError(ValueError):
@@ -285,6 +291,21 @@ def _check_references(lane_map: LaneMap, where):
         for f in lane_map.of_kind(kind):
             if f.properties[key] not in nodes:
                 raise MapError(f"{where}: {f.label}: {key} '{f.properties[key]}' is not a route_node")
+    bays = {f.id: f for f in lane_map.of_kind('crane_bay')}
+    slots = lane_map.of_kind('yard_slot')
+    for f in slots:
+        bay = bays.get(f.properties['crane_bay'])
+        if bay is None:
+            raise MapError(f"{where}: {f.label}: crane_bay '{f.properties['crane_bay']}' is not a crane_bay")
+        if not bay.geometry.contains(f.geometry):
+            raise MapError(f"{where}: {f.label}: lies outside its crane bay '{bay.id}' (beyond the crane's reach)")
+        for e in edges.values():
+            if f.geometry.distance(e.geometry) < SLOT_CLEARANCE_M:
+                raise MapError(f"{where}: {f.label}: is {f.geometry.distance(e.geometry):.2f} m from route edge "
+                               f"'{e.id}' (at least {SLOT_CLEARANCE_M} m: vehicles pass there)")
+    for a, b in itertools.combinations(slots, 2):
+        if a.geometry.intersection(b.geometry).area > 1e-6:
+            raise MapError(f"{where}: {a.label}: overlaps {b.label}")
     lanes = {f.id: f for f in lane_map.of_kind('lane')}
     for f in lane_map.of_kind('stop_line'):
         lane = lanes.get(f.properties['lane'])
