@@ -1,5 +1,5 @@
-"""SmartGate demo on a full ROS 2 install: map server, one simulated IGV, its localization and
-route follower, and optionally RViz, from the same config/ files `smartgate demo` uses.
+"""SmartGate demo on a full ROS 2 install: map server, the world simulator with one IGV, its localization
+and route follower, and optionally RViz, from the same config/ files `smartgate demo` uses.
 
 `ros2 launch launch/demo.launch.py [vehicle_id:=igv_01] [rviz:=true]` from the repository root,
 then send a goal, e.g. with the commander API or
@@ -34,11 +34,12 @@ def vehicle_nodes(context):
     spec = fleet[vehicle_id]
     ids = {'vehicle_id': vehicle_id, **MAP}
     return [
-        # The simulator publishes /clock, so it alone runs on wall time.
-        Node(package='smartgate_simulation', executable='vehicle_sim', name='vehicle_sim', namespace=vehicle_id,
-             parameters=[str(CONFIG / 'vehicle_sim.param.yaml'),
-                         {**ids, **SITES, 'start_node_id': spec['start_node_id'], 'seed': spec['seed'],
-                          'payload_kg': float(spec['payload_kg']), 'use_sim_time': False}]),
+        # The world simulator publishes /clock, so it alone runs on wall time.
+        Node(package='smartgate_simulation', executable='world_sim', name='world_sim',
+             parameters=[str(CONFIG / 'world_sim.param.yaml'),
+                         {**MAP, **SITES, 'vehicle_ids': [vehicle_id],
+                          f'{vehicle_id}.start_node_id': spec['start_node_id'], f'{vehicle_id}.seed': spec['seed'],
+                          f'{vehicle_id}.payload_kg': float(spec['payload_kg']), 'use_sim_time': False}]),
         Node(package='smartgate_localization', executable='localization_node', name='localization',
              namespace=vehicle_id, parameters=[str(CONFIG / 'localization.param.yaml'), {**ids, **SITES}]),
         Node(package='smartgate_navigation', executable='route_follower', name='route_follower',

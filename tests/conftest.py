@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 MAP_FILE = REPO / 'maps' / 'moc_1119_1120.geojson'
-NODE_EXECUTABLES = ('vehicle_sim', 'localization_node', 'route_follower', 'map_server')
+NODE_EXECUTABLES = ('world_sim', 'localization_node', 'route_follower', 'map_server', 'crane_node')
 _domains = itertools.count()
 
 
@@ -38,7 +38,7 @@ def ros_domain(monkeypatch):
 
 @pytest.fixture
 def nodes(tmp_path, ros_domain):
-    """Start real node processes: nodes('vehicle_sim', vehicle_id=..., **params); all stopped after."""
+    """Start real node processes: nodes('world_sim', start_node_id=..., **params); all stopped after."""
     from smartgate_bringup.processes import ProcessGroup
     from smartgate_bringup.stack import STACK, executable_path
 
@@ -46,14 +46,19 @@ def nodes(tmp_path, ros_domain):
     group = ProcessGroup(tmp_path / 'logs')
 
     def start(name, namespace='igv_t', param_file=None, **params):
+        """world_sim simulates the vehicle `namespace`: its start_node_id, seed and payload_kg go to it."""
         spec = specs[name]
         argv = [executable_path(spec), '--ros-args', '-r', f'__node:={name}',
                 '--params-file', str(param_file or REPO / 'config' / f'{name}.param.yaml'),
                 '-p', f'map_file:={MAP_FILE}']
         if spec.namespaced:
             argv += ['-r', f'__ns:=/{namespace}', '-p', f'vehicle_id:={namespace}']
-        if name in ('vehicle_sim', 'localization'):
+        if name in ('world_sim', 'localization'):
             argv += ['-p', f"gnb_sites_file:={REPO / 'config' / 'gnb_sites.yaml'}"]
+        if name == 'world_sim':
+            params.setdefault('vehicle_ids', f'[{namespace}]')
+            params = {f'{namespace}.{k}' if k in ('start_node_id', 'seed', 'payload_kg') else k: v
+                      for k, v in params.items()}
         for key, value in params.items():
             argv += ['-p', f'{key}:={value}']
         group.start(name, argv, dict(os.environ, PYTHONUNBUFFERED='1'))

@@ -258,10 +258,10 @@ def launch_problems(launch_file, repo):
 
 LAUNCH_CONTRACTS = {
     'demo.launch.py': (
-        {('smartgate_navigation', 'map_server'), ('smartgate_simulation', 'vehicle_sim'),
+        {('smartgate_navigation', 'map_server'), ('smartgate_simulation', 'world_sim'),
          ('smartgate_localization', 'localization_node'),
          ('smartgate_navigation', 'route_follower'), ('rviz2', 'rviz2')},
-        {'config/map_server.param.yaml', 'config/vehicle_sim.param.yaml',
+        {'config/map_server.param.yaml', 'config/world_sim.param.yaml',
          'config/localization.param.yaml', 'config/route_follower.param.yaml',
          'config/smartgate.rviz'},
     ),

@@ -22,7 +22,7 @@ EXAMPLE = REPO / 'examples' / 'follow_route.py'
 
 def bring_up(nodes, ros):
     """The vehicle's nodes, and the fleet manager's heartbeat (without which the route follower will not drive)."""
-    nodes('vehicle_sim', start_node_id='vn_exp_park_1', seed=7, real_time_factor=2.0)
+    nodes('world_sim', start_node_id='vn_exp_park_1', seed=7, real_time_factor=2.0)
     nodes('localization')
     nodes('route_follower')
     ros.heartbeat = ros.start_heartbeat()

@@ -17,7 +17,7 @@ START = (60.0, -110.0)        # vn_exp_park_1 in the map frame [m]
 
 
 def test_localization_publishes_pose_status_and_converts_coordinates(nodes, ros):
-    nodes('vehicle_sim', start_node_id='vn_exp_park_1', seed=3)
+    nodes('world_sim', start_node_id='vn_exp_park_1', seed=3)
     nodes('localization')
     clock = ros.collect(Clock, '/clock', qos.CLOCK)
     fixes = ros.collect(NavSatFix, '/igv_t/gnss/fix', qos.SENSOR)
@@ -69,7 +69,7 @@ def test_localization_publishes_pose_status_and_converts_coordinates(nodes, ros)
 
 
 def test_localization_rejects_and_counts_bad_fixes(nodes, ros):
-    nodes('vehicle_sim', start_node_id='vn_exp_park_1', seed=4)
+    nodes('world_sim', start_node_id='vn_exp_park_1', seed=4)
     nodes('localization')
     status = ros.collect(LocalizationStatus, '/igv_t/localization/status', qos.STATUS)
     poses = ros.collect(Odometry, '/igv_t/localization/odometry', qos.SENSOR)

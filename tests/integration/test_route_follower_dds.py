@@ -22,7 +22,7 @@ CB1_STOP = (60.0, -50.0)
 def start_vehicle_stack(nodes, ros, start_node_id='vn_exp_park_1', seed=5, rtf=2.0, **route_follower_params):
     """Simulator, localization and route follower up, with the test's fleet heartbeat; returns the
     action client and the lists ground truth, localization status and vehicle state arrive in."""
-    nodes('vehicle_sim', start_node_id=start_node_id, seed=seed, real_time_factor=rtf)
+    nodes('world_sim', start_node_id=start_node_id, seed=seed, real_time_factor=rtf)
     nodes('localization')
     nodes('route_follower', **route_follower_params)
     truth = ros.collect(Odometry, '/igv_t/ground_truth/odom', qos.SENSOR)

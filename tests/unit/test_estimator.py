@@ -13,7 +13,7 @@ from smartgate_core.simulation.vehicle import VehicleSimulator
 from smartgate_core.driving.command import DriveCommand
 from smartgate_core.simulation.vehicle_model import VehicleParams, VehicleState
 
-DEMO_SEED = 1          # config/vehicle_sim.param.yaml
+DEMO_SEED = 1          # igv_01.seed in config/fleet.yaml
 CALM = DisturbanceParams(crossfall=0.0, mean_wind_mps=(0.0, 0.0), gust_rate_hz=0.0)
 
 

@@ -23,7 +23,7 @@ from smartgate_core.simulation.vehicle_model import VehicleParams
 REPO = Path(__file__).resolve().parents[2]
 
 SECTIONS = {
-    'vehicle_sim': {'vehicle': VehicleParams, 'rates': SimRates, 'gnss': GnssParams, 'odometry': OdometryParams,
+    'world_sim': {'vehicle': VehicleParams, 'rates': SimRates, 'gnss': GnssParams, 'odometry': OdometryParams,
                     'imu': ImuParams, 'range': RangeParams, 'fiveg': FiveGParams, 'disturbances': DisturbanceParams},
     'localization': {'estimator': EstimatorParams, 'localizer': LocalizerParams},
     'route_follower': {'controller': ControllerParams, 'safety': SafetyParams},

@@ -14,11 +14,11 @@ setup(
     zip_safe=True,
     maintainer='SmartGate engineering',
     maintainer_email='engineering@smartgate-huunghi.vn',
-    description='Simulator node',
+    description='The world simulator: every vehicle and crane on one clock',
     license='Apache-2.0',
     entry_points={
         'console_scripts': [
-            'vehicle_sim = smartgate_simulation.vehicle_sim_node:main',
+            'world_sim = smartgate_simulation.world_sim_node:main',
         ],
     },
 )

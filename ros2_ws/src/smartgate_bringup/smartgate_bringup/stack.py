@@ -20,19 +20,26 @@ class ConfigurationError(ValueError):
     """The demo cannot start with this configuration; the message names the file and field."""
 
 
+WORLD, VEHICLE = 'world', 'vehicle'
+
+
 @dataclass(frozen=True)
 class NodeSpec:
     name: str
     package: str
     executable: str
-    namespaced: bool          # runs in the vehicle's namespace
+    scope: str                # WORLD: one per run; VEHICLE: one per vehicle, in its namespace
+
+    @property
+    def namespaced(self) -> bool:
+        return self.scope != WORLD
 
 
 STACK = (
-    NodeSpec('map_server', 'smartgate_navigation', 'map_server', False),
-    NodeSpec('vehicle_sim', 'smartgate_simulation', 'vehicle_sim', True),
-    NodeSpec('localization', 'smartgate_localization', 'localization_node', True),
-    NodeSpec('route_follower', 'smartgate_navigation', 'route_follower', True),
+    NodeSpec('map_server', 'smartgate_navigation', 'map_server', WORLD),
+    NodeSpec('world_sim', 'smartgate_simulation', 'world_sim', WORLD),
+    NodeSpec('localization', 'smartgate_localization', 'localization_node', VEHICLE),
+    NodeSpec('route_follower', 'smartgate_navigation', 'route_follower', VEHICLE),
 )
 
 
@@ -171,11 +178,13 @@ def node_argv(spec: NodeSpec, cfg: DemoConfig):
     if spec.namespaced:
         argv += ['-r', f'__ns:=/{cfg.vehicle_id}', '-p', f'vehicle_id:={cfg.vehicle_id}']
     v = cfg.vehicle
-    if spec.name in ('vehicle_sim', 'route_follower'):
+    if spec.name == 'route_follower':
         argv += ['-p', f"payload_kg:={float(v['payload_kg'])}"]
-    if spec.name in ('vehicle_sim', 'localization'):
+    if spec.name in ('world_sim', 'localization'):
         argv += ['-p', f'gnb_sites_file:={cfg.gnb_sites_file}']
-    if spec.name == 'vehicle_sim':
-        argv += ['-p', f"start_node_id:={v['start_node_id']}", '-p', f"seed:={v['seed']}",
+    if spec.name == 'world_sim':
+        vid = cfg.vehicle_id
+        argv += ['-p', f'vehicle_ids:=[{vid}]', '-p', f"{vid}.start_node_id:={v['start_node_id']}",
+                 '-p', f"{vid}.seed:={v['seed']}", '-p', f"{vid}.payload_kg:={float(v['payload_kg'])}",
                  '-p', f'real_time_factor:={cfg.real_time_factor}']
     return argv

@@ -46,3 +46,20 @@ def declare_dataclass(node, prefix, cls):
         return cls(**values)
     except ValueError as exc:
         raise ConfigError(f'{node.get_fully_qualified_name()}: {prefix}: {exc}') from None
+
+
+def declare_list(node, name, description, required=True):
+    """Declare one read-only string-array parameter and return it as a list; without a value it is a
+    ConfigError naming it when required, else []."""
+    descriptor = ParameterDescriptor(description=description, read_only=True)
+    try:
+        node.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor)
+        return list(node.get_parameter(name).value)
+    except ParameterUninitializedException:
+        if required:
+            raise ConfigError(f"{node.get_fully_qualified_name()}: required parameter '{name}' is not set "
+                              f'({description})') from None
+        return []
+    except InvalidParameterTypeException as exc:
+        raise ConfigError(f"{node.get_fully_qualified_name()}: parameter '{name}' must be a list of strings: "
+                          f'{exc}') from None

@@ -324,3 +324,51 @@ def check_vgm(container: Container, measured_kg,
     relative = deviation / declared
     return VgmCheck(abs(relative) <= relative_tolerance, declared, measured, deviation, relative,
                     float(relative_tolerance))
+
+
+@dataclass(frozen=True)
+class YardEntry:
+    """A container standing in a yard slot: as declared, and as it really is (mass, centre of gravity)."""
+    container: Container
+    slot: str
+    mass_kg: float               # true mass [kg]
+    cog_m: tuple                 # true centre of gravity off the middle, (along, across) the box [m]
+
+
+def load_yard_manifest(path) -> list:
+    """config/yard_manifest.yaml -> YardEntry list; ContainerError naming the entry and field on bad input
+    (a bad container record, a slot used twice, a container listed twice, a mass that is not a number)."""
+    import yaml
+    from pathlib import Path
+    try:
+        doc = yaml.safe_load(Path(path).read_text(encoding='utf-8'))
+    except (OSError, yaml.YAMLError) as error:
+        raise ContainerError(f'{path}: cannot read the yard manifest ({error})') from None
+    entries = doc.get('containers') if isinstance(doc, dict) else None
+    if not isinstance(entries, list):
+        raise ContainerError(f"{path}: 'containers' must be a list of containers")
+    out, slots, ids = [], set(), set()
+    for i, e in enumerate(entries):
+        where = f'{path}: containers[{i}]'
+        if not isinstance(e, dict):
+            raise ContainerError(f'{where}: must be a mapping')
+        try:
+            box = make_container(e.get('container_id'), e.get('iso_type'), e.get('seal_id'),
+                                 e.get('declared_mass_kg'), e.get('declaration_id'))
+            mass = _finite_mass(e.get('mass_kg'), 'mass_kg')
+            cog = tuple(_finite_mass(v, 'cog_m') for v in e.get('cog_m', (0.0, 0.0)))
+        except (ContainerError, TypeError) as error:
+            raise ContainerError(f'{where}: {error}') from None
+        slot = e.get('slot')
+        if not isinstance(slot, str) or not slot:
+            raise ContainerError(f'{where}: slot must be a yard slot id, got {slot!r}')
+        if slot in slots:
+            raise ContainerError(f"{where}: slot '{slot}' already holds another container")
+        if box.container_id in ids:
+            raise ContainerError(f'{where}: container {box.container_id} is listed twice')
+        if len(cog) != 2 or mass <= 0.0:
+            raise ContainerError(f'{where}: mass_kg must be positive and cog_m two numbers')
+        slots.add(slot)
+        ids.add(box.container_id)
+        out.append(YardEntry(box, slot, mass, cog))
+    return out

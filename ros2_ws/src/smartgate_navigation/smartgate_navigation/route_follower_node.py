@@ -10,6 +10,11 @@ Safety (core SafetyMonitor, every control period): e-stop (`estop`, `/fleet/esto
 fleet manager's heartbeat (`/fleet/heartbeat`), an obstacle on the forward range sensor
 (`range/front`) and zone speed limits (`/fleet/zone_speed_limits`) cap the speed or brake hard;
 a hard stop ends the goal with SAFETY_STOP and keeps braking until the vehicle stands.
+
+Cranes: while a crane says it is engaged over this vehicle (`crane_hold`, latched, one publisher per
+crane), the vehicle holds (speed 0, service brakes), a goal in progress waits, and a new goal is
+refused with CRANE_ENGAGED; `vehicle/state.held_by_crane` names the crane, which is how the crane
+knows the vehicle holds for it.
 """
 from __future__ import annotations
 
@@ -37,7 +42,8 @@ from smartgate_core.lane_map import MapError, UnknownRouteError, load_map
 from smartgate_core.route import PathError, Route
 from smartgate_core.driving.safety import SafetyDecision, SafetyInputs, SafetyMonitor, SafetyParams
 from smartgate_interfaces.action import FollowRoute
-from smartgate_interfaces.msg import DriveCommand, LocalizationStatus, RouteProgress, VehicleState, ZoneSpeedLimit
+from smartgate_interfaces.msg import (CraneHold, DriveCommand, LocalizationStatus, RouteProgress, VehicleState,
+                                      ZoneSpeedLimit)
 from smartgate_interfaces.msg import Route as RouteMsg
 from smartgate_interfaces.srv import GetRoute
 
@@ -100,6 +106,7 @@ class RouteFollowerNode(Node):
         self._zone_limits = {}                        # zone id -> imposed limit [m/s]
         self._zones = {z.id: z.geometry for z in self.lane_map.of_kind('speed_zone')}
         self._ticks = 0
+        self._crane_holds = {}                # crane id -> engaged over this vehicle
         self._last_steer_rad = 0.0          # the steering of the last command, held by an e-stop
 
         self.pub_cmd = self.create_publisher(DriveCommand, 'cmd_drive', qos.COMMAND)
@@ -113,6 +120,7 @@ class RouteFollowerNode(Node):
         self.create_subscription(Bool, 'estop', lambda m: self._on_estop('vehicle', m), qos.LATCHED)
         self.create_subscription(Bool, '/fleet/estop', lambda m: self._on_estop('fleet', m), qos.LATCHED)
         self.create_subscription(ZoneSpeedLimit, '/fleet/zone_speed_limits', self._on_zone_limit, qos.LATCHED_LIST)
+        self.create_subscription(CraneHold, 'crane_hold', self._on_crane_hold, qos.LATCHED_LIST)
         self.create_service(GetRoute, 'get_route', self._get_route)
         self.create_timer(self.dt_s, self._control)
         self._action = ActionServer(
@@ -165,6 +173,20 @@ class RouteFollowerNode(Node):
         else:               # (a separate call: rclpy refuses two severities from one call site)
             self.get_logger().info(f'{source} e-stop released')
 
+    def _on_crane_hold(self, msg):
+        if msg.vehicle_id not in ('', self.vehicle_id) or not msg.crane_id:
+            self.get_logger().warning(f"ignored a crane hold from '{msg.crane_id}' for vehicle '{msg.vehicle_id}'")
+            return
+        with self._lock:
+            was = self._crane_holds.get(msg.crane_id, False)
+            self._crane_holds[msg.crane_id] = bool(msg.engaged)
+        if msg.engaged != was:
+            self.get_logger().info(f"crane {msg.crane_id} {'engaged: holding' if msg.engaged else 'released'}")
+
+    def _held_by(self):
+        """The cranes engaged over this vehicle, comma-separated ('' when none; call with the lock held)."""
+        return ','.join(sorted(c for c, engaged in self._crane_holds.items() if engaged))
+
     def _on_zone_limit(self, msg):
         if msg.zone_id not in self._zones:
             self.get_logger().warning(f"ignored a speed limit for unknown zone '{msg.zone_id}'")
@@ -194,8 +216,12 @@ class RouteFollowerNode(Node):
         heartbeat_age = now_s - self._heartbeat_s if self.require_heartbeat else 0.0
         status = self._loc_status
         protection_level = status.protection_level_m if status is not None else math.inf
-        return self.monitor.assess(SafetyInputs(speed, heartbeat_age, any(self._estop.values()),
-                                                range_m, closing, math.inf, zone_limit, protection_level))
+        decision = self.monitor.assess(SafetyInputs(speed, heartbeat_age, any(self._estop.values()),
+                                                    range_m, closing, math.inf, zone_limit, protection_level))
+        held = self._held_by()
+        if held and not decision.emergency:          # a crane over the vehicle: hold, service brakes
+            return SafetyDecision(0.0, False, f'holding: crane {held} engaged over the vehicle')
+        return decision
 
     def _now_s(self):
         return self.get_clock().now().nanoseconds * 1e-9
@@ -273,7 +299,9 @@ class RouteFollowerNode(Node):
         return msg
 
     def _publish_state(self, pose, active, mode, problem):
-        msg = VehicleState(vehicle_id=self.vehicle_id, mode=mode, safety_reason=problem)
+        with self._lock:
+            held = self._held_by()
+        msg = VehicleState(vehicle_id=self.vehicle_id, mode=mode, safety_reason=problem, held_by_crane=held)
         msg.header.stamp, msg.header.frame_id = self.get_clock().now().to_msg(), 'map'
         if pose is not None:
             msg.pose.position.x, msg.pose.position.y = pose[1], pose[2]
@@ -313,12 +341,20 @@ class RouteFollowerNode(Node):
             return self._finish(goal_handle, None, Result.UNKNOWN_ROUTE, str(exc))
         except PathError as exc:
             return self._finish(goal_handle, None, Result.INVALID_PATH, str(exc))
+        if not (math.isfinite(goal.payload_kg) and 0.0 <= goal.payload_kg <= 80000.0):
+            return self._finish(goal_handle, None, Result.INVALID_PATH,
+                                f'payload_kg {goal.payload_kg} is not a payload (0..80000 kg)')
+        payload = goal.payload_kg if goal.payload_kg > 0.0 else self.payload_kg
         tracker = RouteTracker(self.params)
-        tracker.set_route(route, goal.precise_stop, self.payload_kg)
+        tracker.set_route(route, goal.precise_stop, payload)
         active = ActiveGoal(goal_handle, route, tracker, self._now_s(), Future())
         with self._lock:
             problem = self._pose_problem(active.start_s)
             decision = self._safety(active.start_s, self._pose)
+            held = self._held_by()
+            if held:
+                return self._finish(goal_handle, None, Result.CRANE_ENGAGED,
+                                    f'cannot start: crane {held} is engaged over the vehicle')
             if decision.emergency:
                 return self._finish(goal_handle, None, Result.SAFETY_STOP, f'cannot start: {decision.reason}')
             if problem:

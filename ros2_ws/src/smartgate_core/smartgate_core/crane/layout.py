@@ -170,3 +170,64 @@ class CameraSpec:
 
 def spreader_cameras(params: CameraParams = CameraParams()) -> tuple:
     return CameraSpec('cam_fwd', 1, params), CameraSpec('cam_aft', -1, params)
+
+
+@dataclass(frozen=True)
+class CraneBay:
+    """A crane's bay as the lane map draws it: the crane frame's pose in the map frame and the layout
+    (its yard slots, ids as in the map) seen from the crane."""
+
+    crane_id: str
+    bay_id: str
+    stop_node_id: str
+    origin: Pose2D            # crane frame in the map frame: the deck's middle at the stop point, x along the lane
+    layout: BayLayout
+
+    def to_crane(self, x_m: float, y_m: float, yaw_rad: float = 0.0) -> Pose2D:
+        """A map-frame pose in the crane frame."""
+        o = self.origin
+        c, s = math.cos(o.yaw_rad), math.sin(o.yaw_rad)
+        dx, dy = x_m - o.x_m, y_m - o.y_m
+        return Pose2D(c * dx + s * dy, -s * dx + c * dy, math.remainder(yaw_rad - o.yaw_rad, 2.0 * math.pi))
+
+    def to_map(self, pose: Pose2D) -> Pose2D:
+        """A crane-frame pose in the map frame."""
+        x, y = self.origin.compose(pose.x_m, pose.y_m)
+        return Pose2D(x, y, math.remainder(pose.yaw_rad + self.origin.yaw_rad, 2.0 * math.pi))
+
+    def deck_pose(self, base_x_m: float, base_y_m: float, yaw_rad: float, deck_ahead_m: float) -> Pose2D:
+        """The deck's middle of a vehicle whose base_link is at (x, y, yaw) in the map, in the crane frame."""
+        return self.to_crane(base_x_m + deck_ahead_m * math.cos(yaw_rad), base_y_m + deck_ahead_m * math.sin(yaw_rad),
+                             yaw_rad)
+
+
+def bay_from_map(lane_map, crane_id: str, deck_ahead_m: float, bay: BayParams = BayParams()) -> CraneBay:
+    """The bay of `crane_id` in a lane map: the crane frame sits at the deck's middle of a vehicle stopped
+    at the bay's stop node (deck_ahead_m ahead of base_link), x along the route edge arriving there; the
+    map's yard_slot features of the bay become its slots (ground level, heading along their long side,
+    the one nearest the crane's x axis). Raises KeyError naming the crane when the map has no such bay."""
+    bays = [f for f in lane_map.of_kind('crane_bay') if f.properties.get('crane_id') == crane_id]
+    if len(bays) != 1:
+        known = sorted(str(f.properties.get('crane_id')) for f in lane_map.of_kind('crane_bay'))
+        raise KeyError(f"no crane bay of crane '{crane_id}' in {lane_map.source.name} (cranes: {', '.join(known)})")
+    feature = bays[0]
+    stop = feature.properties['stop_node']
+    arriving = [e for e in lane_map.of_kind('route_edge') if e.properties['to'] == stop]
+    if not arriving:
+        raise KeyError(f"crane bay '{feature.id}': no route edge arrives at its stop node '{stop}'")
+    (x0, y0), (x1, y1) = arriving[0].geometry.coords[-2], arriving[0].geometry.coords[-1]
+    heading = math.atan2(y1 - y0, x1 - x0)
+    origin = Pose2D(x1 + deck_ahead_m * math.cos(heading), y1 + deck_ahead_m * math.sin(heading), heading)
+    frame = CraneBay(crane_id, feature.id, stop, origin, BayLayout((), bay))
+    slots = []
+    for f in sorted(lane_map.of_kind('yard_slot'), key=lambda f: f.id):
+        if f.properties['crane_bay'] != feature.id:
+            continue
+        ring = np.asarray(f.geometry.minimum_rotated_rectangle.exterior.coords)[:4]
+        sides = np.diff(np.vstack([ring, ring[:1]]), axis=0)
+        long_side = sides[int(np.argmax(np.hypot(sides[:, 0], sides[:, 1])))]
+        centre = frame.to_crane(float(f.geometry.centroid.x), float(f.geometry.centroid.y),
+                                math.atan2(long_side[1], long_side[0]))
+        yaw = math.remainder(centre.yaw_rad, math.pi)          # a slot has no front: the heading nearest +x
+        slots.append(Site(f.id, 'slot', Pose2D(centre.x_m, centre.y_m, yaw), 0.0))
+    return CraneBay(crane_id, feature.id, stop, origin, BayLayout(tuple(slots), bay))

@@ -461,6 +461,8 @@ class CranePhysics:
         self._box_body = {b.container_id: m.body(f'box_{b.container_id}').id for b in self.containers}
         self._box_geom = {b.container_id: m.geom(f'box_{b.container_id}').id for b in self.containers}
         self._box_qadr = {b.container_id: m.joint(f'box_{b.container_id}').qposadr[0] for b in self.containers}
+        self._box_contact = {cid: (int(m.geom_contype[g]), int(m.geom_conaffinity[g])) for cid, g in self._box_geom.items()}
+        self.parked: set = set()
         self._box_dadr = {b.container_id: m.joint(f'box_{b.container_id}').dofadr[0] for b in self.containers}
         self._lock_eq = {b.container_id: [m.equality(f'lock_{b.container_id}_{i}').id for i in range(4)]
                          for b in self.containers}
@@ -534,6 +536,51 @@ class CranePhysics:
         self._drives.carry(self.crane.spreader_mass_kg + box.mass_kg)
         mujoco.mj_forward(m, d)
         self._sample_all(force=True)
+
+    def park(self, container_id: str):
+        """Take a box out of the bay (a vehicle carried it off): no contacts, no gravity, far away and still,
+        its twistlock links released. `unpark` brings it back onto the deck."""
+        m, d = self.model, self.data
+        geom, body = self._box_geom[container_id], self._box_body[container_id]
+        m.geom_contype[geom] = m.geom_conaffinity[geom] = 0
+        m.body_gravcomp[body] = 1.0
+        for e in self._lock_eq[container_id]:
+            d.eq_active[e] = 0
+        q, dq = self._box_qadr[container_id], self._box_dadr[container_id]
+        d.qpos[q:q + 7] = (-1000.0 - 50.0 * len(self.parked), 0.0, 0.0, 1.0, 0.0, 0.0, 0.0)
+        d.qvel[dq:dq + 6] = 0.0
+        self.parked.add(container_id)
+        mujoco.mj_forward(m, d)
+
+    def unpark(self, container_id: str, velocity_mps=(0.0, 0.0)):
+        """Bring a parked box back, standing on the deck where the deck is now, moving with it at this
+        velocity (crane frame; a vehicle brought it)."""
+        m, d = self.model, self.data
+        geom, body = self._box_geom[container_id], self._box_body[container_id]
+        m.geom_contype[geom], m.geom_conaffinity[geom] = self._box_contact[container_id]
+        m.body_gravcomp[body] = 0.0
+        x, y, yaw = (float(v) for v in d.qpos[self._deck_q])
+        q, dq = self._box_qadr[container_id], self._box_dadr[container_id]
+        d.qpos[q:q + 7] = (x, y, self.layout.bay.deck_height_m, math.cos(0.5 * yaw), 0.0, 0.0, math.sin(0.5 * yaw))
+        d.qvel[dq:dq + 6] = 0.0
+        d.qvel[dq:dq + 2] = velocity_mps                      # it rides in at the deck's speed
+        self.parked.discard(container_id)
+        mujoco.mj_forward(m, d)
+
+    def boxes_on_deck(self) -> list:
+        """Ids of the boxes standing free on the deck (unlocked, their bottom on its top, inside its outline)."""
+        d, bay = self.data, self.layout.bay
+        x, y, yaw = (float(v) for v in d.qpos[self._deck_q])
+        c, s = math.cos(yaw), math.sin(yaw)
+        on = []
+        for cid, body in self._box_body.items():
+            if cid in self.parked or any(d.eq_active[e] for e in self._lock_eq[cid]):
+                continue
+            bx, by, bz = d.xpos[body]
+            u, v = c * (bx - x) + s * (by - y), -s * (bx - x) + c * (by - y)
+            if abs(bz - bay.deck_height_m) < 0.05 and abs(u) < 0.5 * bay.deck_length_m and abs(v) < 0.5 * bay.deck_width_m:
+                on.append(cid)
+        return on
 
     # ---------------------------------------------------------------- stepping
     def step(self, dt_s: float):
@@ -733,6 +780,8 @@ class CranePhysics:
         supported = self._supported()
         boxes = {}
         for b in self.containers:
+            if b.container_id in self.parked:          # carried off by a vehicle: not in the bay
+                continue
             body = self._box_body[b.container_id]
             pos = d.xpos[body]
             boxes[b.container_id] = ContainerTruth(
